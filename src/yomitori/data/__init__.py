@@ -1,0 +1,1 @@
+"""Data: MNIST, the synthetic Japanese engine (charset, fonts, chars, lines, pages), shards."""

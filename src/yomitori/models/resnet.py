@@ -1,0 +1,65 @@
+"""ResNet (He et al. 2015) for small grayscale images: 3×3 stem, four stages of basic blocks."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from yomitori.models.registry import register_model
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                          nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x), inplace=True)
+
+
+class ResNet(nn.Module):
+    """Stages at strides 1, 2, 2, 2 after a stride-1 stem (stride-2 stem at ≥ 48 px)."""
+
+    def __init__(self, num_classes: int, in_chans: int = 1, input_size: int = 28,
+                 widths: tuple[int, ...] = (64, 128, 256, 512), depths: tuple[int, ...] = (2, 2, 2, 2)) -> None:
+        super().__init__()
+        stem_stride = 2 if input_size >= 48 else 1
+        self.stem = nn.Sequential(nn.Conv2d(in_chans, widths[0], 3, stem_stride, 1, bias=False),
+                                  nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+        layers: list[nn.Module] = []
+        c = widths[0]
+        for i, (w, d) in enumerate(zip(widths, depths, strict=True)):
+            for j in range(d):
+                layers.append(BasicBlock(c, w, 2 if (i > 0 and j == 0) else 1))
+                c = w
+        self.layers = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
+        self.out_channels = c
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, classes)
+        return self.head(self.forward_features(x))
+
+
+@register_model("resnet")
+def resnet18(num_classes: int = 10, in_chans: int = 1, input_size: int = 28) -> nn.Module:
+    """ResNet-18 layout (basic blocks 2-2-2-2), widths 32-64-128-256."""
+    return ResNet(num_classes, in_chans, input_size, widths=(32, 64, 128, 256))
+
+
+@register_model("resnet", tiny=True)
+def resnet_tiny(num_classes: int = 10, in_chans: int = 1, input_size: int = 28) -> nn.Module:
+    """Tiny ResNet for tests."""
+    return ResNet(num_classes, in_chans, input_size, widths=(4, 8, 8, 8), depths=(1, 1, 1, 1))
