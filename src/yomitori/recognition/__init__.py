@@ -1,0 +1,1 @@
+"""Line recognition helpers shared by training and inference: CTC decoding, line preparation."""
