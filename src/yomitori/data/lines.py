@@ -1,0 +1,206 @@
+"""Synthetic text lines, horizontal and vertical, with exact ground truth.
+
+``render_line(seed, index, cfg)`` is a pure function: the sample depends on (seed, index, cfg)
+only, through ``numpy.random.default_rng([seed, index, SALT])``, so it is the same whatever the
+worker count, rank or resume point. Horizontal lines have a fixed height (``cfg.height_px``) and a
+variable width; vertical lines a fixed width (``cfg.height_px``) and a variable height.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from yomitori.charset import default_charset, display_variants
+from yomitori.data.fonts import FontSpec, list_fonts, renderable_chars
+from yomitori.data.loading import RenderedDataset, RenderedStream
+from yomitori.data.text import text_source
+from yomitori.data.typeset import ink_canvas, layout_line
+
+SALT = 0x11E5  # separates line streams from character streams with the same seed
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """Everything that shapes a line sample. Frozen: hashable, safe to share across workers."""
+
+    height_px: int = 32  # height of horizontal lines, width of vertical ones
+    split: str = "train"  # font and text split: train | eval
+    vertical_prob: float = 0.0  # 0: horizontal only, 1: vertical only
+    style_weights: tuple[tuple[str, float], ...] = (
+        ("printed", 0.8), ("handwriting", 0.15), ("brush", 0.05))
+    min_chars: int = 4
+    max_chars: int = 24
+    font_size_px: tuple[int, int] = (28, 56)  # drawing size, before scaling to height_px
+    spacing_em: tuple[float, float] = (-0.04, 0.2)
+    jitter_em: float = 0.03  # baseline jitter (std) as a fraction of the font size
+    margin_em: tuple[float, float] = (0.05, 0.35)
+    fullwidth_prob: float = 0.3  # chance that a line draws its ASCII as full-width forms
+    ruby_prob: float = 0.0  # chance of ruby (small kana) over a kanji run, horizontal lines
+    paper: tuple[int, int] = (205, 255)
+    ink: tuple[int, int] = (0, 90)
+    degrade_strength: float = 0.0  # 0 = clean; see yomitori.data.degrade
+    text: str = "auto"  # auto (corpus if built, else random) | corpus | random
+    fonts: tuple[str, ...] = ()  # restrict to these family names (empty: all of the split)
+    max_width_px: int = 2048  # horizontal lines (height for vertical) are scaled down to fit
+
+
+@dataclass
+class LineSample:
+    """A rendered line: uint8 grayscale image (dark ink on light paper) and its ground truth."""
+
+    image: np.ndarray  # (H, W) uint8
+    text: str  # normalised label, only charset characters
+    vertical: bool
+    char_boxes: np.ndarray  # (len(text), 4) int32 x0, y0, x1, y1 in image pixels
+    params: dict = field(default_factory=dict)
+
+
+def _font_pool(cfg: LineConfig, style: str) -> list[list[FontSpec]]:
+    """Fonts of ``style`` grouped by glyph family; fonts that lack kana are left out."""
+    kana_needed = 150
+    groups: dict[str, list[FontSpec]] = {}
+    for f in list_fonts(cfg.split, style):
+        if cfg.fonts and f.family not in cfg.fonts:
+            continue
+        from yomitori.charset import named_subsets
+
+        if len(renderable_chars(f) & named_subsets()["kana"]) < kana_needed:
+            continue
+        groups.setdefault(f.group, []).append(f)
+    return [groups[k] for k in sorted(groups)]
+
+
+_POOLS: dict[tuple[LineConfig, str], list[list[FontSpec]]] = {}
+
+
+def choose_font(rng: np.random.Generator, cfg: LineConfig) -> FontSpec:
+    """A font of the split: style by weight, then glyph group uniformly, then a face uniformly."""
+    styles = [s for s, w in cfg.style_weights if w > 0]
+    weights = np.array([w for s, w in cfg.style_weights if w > 0], float)
+    pools = []
+    for s in styles:
+        key = (cfg, s)
+        if key not in _POOLS:
+            _POOLS[key] = _font_pool(cfg, s)
+        pools.append(_POOLS[key])
+    weights = weights * np.array([bool(p) for p in pools])
+    if weights.sum() == 0:
+        from yomitori.errors import UserError
+
+        raise UserError(f"no {cfg.split} fonts installed: run 'bash scripts/install_fonts.sh'")
+    pool = pools[int(rng.choice(len(pools), p=weights / weights.sum()))]
+    group = pool[int(rng.integers(len(pool)))]
+    return group[int(rng.integers(len(group)))]
+
+
+def choose_text(rng: np.random.Generator, cfg: LineConfig, font: FontSpec) -> tuple[str, float]:
+    """Normalised text the font draws completely, and the fraction of characters dropped."""
+    n = int(rng.integers(cfg.min_chars, cfg.max_chars + 1))
+    raw = text_source(cfg.split, cfg.text).sample(rng, n)
+    ok = renderable_chars(font)
+    text = default_charset().filter(raw)
+    kept = "".join(c for c in text if c in ok)
+    kept = " ".join(kept.split())
+    return kept, 1.0 - len(kept) / max(len(text), 1)
+
+
+def _display(rng: np.random.Generator, text: str, font: FontSpec, prob: float) -> str:
+    """Draw the line's ASCII as full-width forms (one choice per line, as documents do)."""
+    if prob <= 0 or rng.random() >= prob:
+        return text
+    variants = display_variants()
+    ok = renderable_chars(font, {v for vs in variants.values() for v in vs})
+    out = []
+    for ch in text:
+        alts = [v for v in variants.get(ch, ()) if v in ok and v != "\u3000"]
+        out.append(alts[0] if alts else ch)
+    return "".join(out)
+
+
+def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSample:
+    """Render line ``index`` of the stream ``seed``: a pure function of its arguments."""
+    rng = np.random.default_rng([int(seed), int(index), SALT])
+    vertical = bool(rng.random() < cfg.vertical_prob)
+    for _attempt in range(8):
+        font = choose_font(rng, cfg)
+        text, dropped = choose_text(rng, cfg, font)
+        if text and dropped <= 0.2:
+            break
+    if not text:
+        text = "日本"
+    size = int(rng.integers(cfg.font_size_px[0], cfg.font_size_px[1] + 1))
+    spacing = float(rng.uniform(*cfg.spacing_em))
+    jitter = (rng.normal(0.0, cfg.jitter_em * size, len(text))).round().tolist()
+    display = _display(rng, text, font, cfg.fullwidth_prob)
+    lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
+                      jitter_px=jitter, display=display)
+    ruby = None
+    if not vertical and cfg.ruby_prob > 0 and rng.random() < cfg.ruby_prob:
+        from yomitori.data.ruby import add_ruby
+
+        lay, ruby = add_ruby(rng, lay, font)
+    m = rng.uniform(*cfg.margin_em, size=4) * size  # left, top, right, bottom
+    x0, y0, x1, y1 = lay.bbox
+    ox, oy = round(m[0]) - x0, round(m[1]) - y0
+    w, h = x1 - x0 + round(m[0]) + round(m[2]), y1 - y0 + round(m[1]) + round(m[3])
+    lay = lay.shifted(ox, oy)
+    cov = ink_canvas(lay, w, h).astype(np.float32) / 255.0
+    paper = float(rng.integers(cfg.paper[0], cfg.paper[1] + 1))
+    ink = float(rng.integers(cfg.ink[0], cfg.ink[1] + 1))
+    img = paper - cov * (paper - ink)
+    boxes = np.array(lay.boxes, np.float64).reshape(-1, 4)
+    # scale so that the fixed side is height_px (width for vertical lines)
+    scale = cfg.height_px / (w if vertical else h)
+    long_side = (h if vertical else w) * scale
+    if long_side > cfg.max_width_px:
+        scale *= cfg.max_width_px / long_side
+    new_w, new_h = max(round(w * scale), 1), max(round(h * scale), 1)
+    if vertical:
+        new_w = cfg.height_px
+    else:
+        new_h = cfg.height_px
+    sx, sy = new_w / w, new_h / h
+    image = np.asarray(Image.fromarray(img.astype(np.uint8)).resize((new_w, new_h), Image.BILINEAR))
+    boxes = np.stack([np.floor(boxes[:, 0] * sx), np.floor(boxes[:, 1] * sy),
+                      np.ceil(boxes[:, 2] * sx), np.ceil(boxes[:, 3] * sy)], axis=1)
+    boxes = np.clip(boxes, 0, [new_w, new_h, new_w, new_h]).astype(np.int32)
+    params = {
+        "seed": int(seed), "index": int(index), "font": font.name, "font_path": font.path,
+        "font_index": font.index, "style": font.style, "split": cfg.split, "size_px": size,
+        "spacing_em": round(spacing, 4), "display": display, "paper": paper, "ink": ink,
+        "scale": round(scale, 5), "vertical": vertical, "ruby": ruby,
+    }
+    if cfg.degrade_strength > 0:
+        from yomitori.data.degrade import degrade_line
+
+        image, boxes, applied = degrade_line(image, boxes, rng, cfg.degrade_strength, vertical)
+        params["degrade"] = applied
+    return LineSample(np.ascontiguousarray(image, np.uint8), text, vertical, boxes, params)
+
+
+def config_with(cfg: LineConfig, **changes: object) -> LineConfig:
+    """A copy of ``cfg`` with some fields changed (``dataclasses.replace`` with a clear name)."""
+    return dataclasses.replace(cfg, **changes)
+
+
+
+class LineDataset(RenderedDataset):
+    """Map-style torch Dataset: item ``i`` is ``render_line(seed, i, cfg)`` (then ``transform``)."""
+
+    def __init__(self, seed: int, length: int, cfg: LineConfig = LineConfig(),
+                 transform: Callable[[LineSample], Any] | None = None) -> None:
+        super().__init__(render_line, cfg, seed, length, transform)
+
+
+class LineStream(RenderedStream):
+    """IterableDataset over line indices [start, stop), sharded across DDP ranks and workers."""
+
+    def __init__(self, seed: int, stop: int, cfg: LineConfig = LineConfig(), start: int = 0,
+                 transform: Callable[[LineSample], Any] | None = None) -> None:
+        super().__init__(render_line, cfg, seed, stop, start, transform)

@@ -1,0 +1,131 @@
+"""Line rendering: no tofu, determinism, boxes that hold their ink, vertical typesetting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from datahelpers import MINIMAL_EVAL, MINIMAL_TRAIN, require_font
+from yomitori.data.fonts import renderable_chars
+from yomitori.data.lines import LineConfig, LineStream, render_line
+from yomitori.data.typeset import draw_line, layout_line
+
+CFG = LineConfig(height_px=32, fonts=MINIMAL_TRAIN, text="random", max_chars=16)
+
+
+def test_line_ground_truth_is_consistent() -> None:
+    require_font("IPAGothic")
+    for i in range(6):
+        s = render_line(3, i, CFG)
+        assert s.image.dtype == np.uint8 and s.image.shape[0] == 32
+        assert len(s.char_boxes) == len(s.text) > 0
+        assert s.text == s.text.strip()
+        assert all(ch in renderable_chars_of(s) for ch in s.params["display"] if ch != " ")
+        assert (s.image < 128).any()  # dark ink on light paper
+
+
+def renderable_chars_of(sample) -> frozenset[str]:  # noqa: ANN001
+    from yomitori.data.fonts import list_fonts
+
+    font = next(f for f in list_fonts() if f.path == sample.params["font_path"]
+                and f.index == sample.params["font_index"])
+    from yomitori.charset import display_variants
+
+    extra = {v for vs in display_variants().values() for v in vs}
+    return renderable_chars(font) | renderable_chars(font, extra)
+
+
+def test_no_tofu_and_no_blank_glyph() -> None:
+    """A character is only drawn with a font that draws it, judged by its ink."""
+    brush = require_font("AoyagiKouzanFontT")
+    ok = renderable_chars(brush)
+    assert "亜" in ok and not any(c in ok for c in "弌丐丕个")  # no level-2 kanji in this font
+    for i in range(8):
+        s = render_line(5, i, LineConfig(fonts=MINIMAL_TRAIN, text="random", max_chars=12))
+        lay = layout_line(s.text, require_font(s.params["font"].rsplit(" ", 1)[0]),
+                          s.params["size_px"], display=s.params["display"])
+        for g in lay.glyphs:
+            if g.label != " ":
+                assert g.mask is not None and int(g.mask.max()) >= 128, (s.params["font"], g.label)
+
+
+def test_same_seed_and_index_give_identical_bytes_whatever_the_workers() -> None:
+    require_font("IPAGothic")
+    cfg = LineConfig(fonts=MINIMAL_TRAIN, text="random", max_chars=10, vertical_prob=0.5)
+
+    def collect(workers: int) -> dict[int, bytes]:
+        loader = DataLoader(LineStream(11, 8, cfg), batch_size=None, num_workers=workers)
+        return {s.params["index"]: s.image.tobytes() + s.text.encode() for s in loader}
+
+    one, two = collect(0), collect(2)
+    assert sorted(one) == list(range(8)) and one == two
+    assert render_line(11, 3, cfg).image.tobytes() == one[3][: len(render_line(11, 3, cfg).image.tobytes())]
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_line_boxes_hold_their_ink_and_nothing_of_their_neighbours(vertical: bool) -> None:
+    font = require_font("IPAGothic")
+    texts = ["日本語のテキスト、行(1)。", "「縦書き」ー〜…UTF-8です", "gypjQ 12 ゃゅょっ！？"]
+    page = Image.new("L", (700, 700), 255)
+    drawn, alone = [], []
+    pos = 10
+    for k, text in enumerate(texts):
+        jitter = list(np.random.default_rng(k).normal(0, 1.5, len(text)))
+        rel = layout_line(text, font, 30, vertical=vertical, spacing_em=0.05,
+                          jitter_px=jitter).bbox  # extent relative to the origin
+        origin = (pos - rel[0], 10) if vertical else (10, pos - rel[1])
+        d = draw_line(page, origin, text, font, 30, vertical=vertical, spacing_em=0.05,
+                      jitter_px=jitter)
+        single = Image.new("L", page.size, 255)
+        draw_line(single, origin, text, font, 30, vertical=vertical, spacing_em=0.05,
+                  jitter_px=jitter)
+        drawn.append(d)
+        alone.append(np.asarray(single) < 255)
+        pos = (d.bbox[2] if vertical else d.bbox[3]) + 1
+    ink = np.asarray(page) < 255
+    for k, d in enumerate(drawn):
+        x0, y0, x1, y1 = d.bbox
+        inside = np.zeros_like(ink)
+        inside[y0:y1, x0:x1] = True
+        assert not (alone[k] & ~inside).any(), "ink outside its line box"
+        others = np.logical_or.reduce([a for j, a in enumerate(alone) if j != k])
+        assert not (others & inside).any(), "a neighbour's ink inside the line box"
+        for ch, box in zip(d.text, d.char_boxes, strict=True):
+            assert box[2] > box[0] and box[3] > box[1], ch
+
+
+@pytest.mark.parametrize("family", ["IPAGothic", "SetoFont", "BIZ UDMincho"])
+def test_vertical_punctuation_sits_where_japanese_typesetting_puts_it(family: str) -> None:
+    font = require_font(family)
+    size = 40
+    lay = layout_line("あ。い、う「え」ーお", font, size, vertical=True)
+    cells = {g.label: g for g in lay.glyphs}
+
+    def ink_box(label: str) -> tuple[float, float, float, float, float, float]:
+        g = cells[label]
+        ys, xs = np.nonzero(g.mask >= 96)
+        cx0, cy0 = g.box[0], g.box[1]
+        cy = (g.y + ys.mean() - cy0) / size
+        cx = (g.x + xs.mean() - cx0) / size
+        return cx, cy, xs.max() - xs.min() + 1, ys.max() - ys.min() + 1, 0, 0
+
+    for mark in "。、":  # upper right of the cell
+        cx, cy, *_ = ink_box(mark)
+        assert cx > 0.55 and cy < 0.45, (family, mark, cx, cy)
+    _, _, w, h, *_ = ink_box("ー")
+    assert h > 2 * w, (family, "ー must run down the column", w, h)
+    _, _, w, h, *_ = ink_box("「")
+    assert w > h, (family, "「 turns a quarter", w, h)
+    # the cells follow one another down the column
+    tops = [g.box[1] for g in lay.glyphs]
+    assert tops == sorted(tops)
+
+
+def test_eval_split_uses_eval_fonts_only() -> None:
+    require_font("BIZ UDMincho")
+    for i in range(4):
+        s = render_line(1, i, LineConfig(split="eval", fonts=MINIMAL_EVAL, text="random"))
+        assert s.params["split"] == "eval"
+        assert any(s.params["font"].startswith(f) for f in MINIMAL_EVAL)
