@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from datahelpers import MINIMAL_EVAL, MINIMAL_TRAIN, require_font
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from datahelpers import MINIMAL_EVAL, MINIMAL_TRAIN, require_font
 from yomitori.data.fonts import renderable_chars
 from yomitori.data.lines import LineConfig, LineStream, render_line
 from yomitori.data.typeset import draw_line, layout_line

@@ -26,8 +26,8 @@ PUNCT = ("、", "、", "。", "・", "「", "」", "（", "）", "『", "』", "
 @functools.cache
 def _pools() -> dict[str, np.ndarray]:
     s = named_subsets()
-    hira = [c for c in s["kana"] if "\u3041" <= c <= "\u309f"]
-    kata = [c for c in s["kana"] if "\u30a1" <= c <= "\u30ff"]
+    hira = [c for c in sorted(s["kana"]) if "\u3041" <= c <= "\u309f"]
+    kata = [c for c in sorted(s["kana"]) if "\u30a1" <= c <= "\u30ff"]
     joyo = sorted(s["joyo"])
     other = sorted((s["jis1"] | s["jis2"]) - s["joyo"])
     return {"hira": np.array(hira), "kata": np.array(kata), "joyo": np.array(joyo),

@@ -1,0 +1,168 @@
+"""``yomitori data``: look at, pre-render and feed the synthetic Japanese data engine.
+
+    yomitori data preview lines --count 12 --out lines.png      # PNG grid + lines.json
+    yomitori data preview chars-kanjivg --split train
+    yomitori data build lines --count 100000 --out data/lines --workers 2
+    yomitori data corpus                                          # Debian docs → text corpus
+    yomitori data fonts                                           # fonts, split, coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from yomitori.errors import UserError
+
+HELP = "synthetic Japanese data: preview, build shards, corpus"
+DESCRIPTION = __doc__
+PREVIEW_KINDS = ("lines", "lines-vertical", "chars", "chars-printed", "chars-handwriting",
+                 "chars-brush", "chars-kanjivg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("preview", help="write a PNG grid of samples and their ground truth as JSON")
+    p.add_argument("kind", choices=PREVIEW_KINDS)
+    p.add_argument("--count", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", choices=("train", "eval"), default="train")
+    p.add_argument("--height", type=int, default=48, help="line height (width if vertical), px")
+    p.add_argument("--degrade", type=float, default=0.0, help="scan degradation strength 0..1")
+    p.add_argument("--text", choices=("auto", "corpus", "random"), default="auto")
+    p.add_argument("--out", type=Path, default=None, help="PNG path (default data_<kind>.png)")
+    b = sub.add_parser("build", help="pre-render samples into tar shards with a progress bar")
+    b.add_argument("kind", choices=("lines", "chars"))
+    b.add_argument("--count", type=int, required=True)
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--start", type=int, default=0)
+    b.add_argument("--split", choices=("train", "eval"), default="train")
+    b.add_argument("--height", type=int, default=32)
+    b.add_argument("--vertical-prob", type=float, default=0.0)
+    b.add_argument("--degrade", type=float, default=0.0)
+    b.add_argument("--shard-size", type=int, default=1000)
+    b.add_argument("--workers", type=int, default=1)
+    c = sub.add_parser("corpus", help="build the text corpus from Debian documentation packages")
+    c.add_argument("--out", type=Path, default=None, help="default ~/.cache/yomitori/corpus")
+    c.add_argument("--packages", nargs="*", default=None)
+    c.add_argument("--eval-percent", type=int, default=10)
+    sub.add_parser("fonts", help="list installed fonts with split, style and measured coverage")
+
+
+def _line_cfg(args: argparse.Namespace, vertical: bool):  # noqa: ANN202
+    from yomitori.data.lines import LineConfig
+
+    return LineConfig(height_px=args.height, split=args.split, vertical_prob=float(vertical),
+                      degrade_strength=args.degrade, text=getattr(args, "text", "auto"))
+
+
+def _char_cfg(args: argparse.Namespace, kind: str):  # noqa: ANN202
+    from yomitori.data.chars import CharConfig
+
+    only = kind.removeprefix("chars").removeprefix("-")
+    weights = CharConfig().source_weights
+    if only:
+        weights = ((only, 1.0),)
+    return CharConfig(split=args.split, source_weights=weights, degrade_strength=args.degrade)
+
+
+def _grid(images: list, vertical: bool, lines: bool):  # noqa: ANN001, ANN202
+    import numpy as np
+
+    gap = 6
+    if not lines:
+        cols = min(len(images), 8)
+        rows = -(-len(images) // cols)
+        s = images[0].shape[0]
+        out = np.full((rows * (s + gap) - gap, cols * (s + gap) - gap), 255, np.uint8)
+        for k, im in enumerate(images):
+            r, c = divmod(k, cols)
+            out[r * (s + gap):r * (s + gap) + s, c * (s + gap):c * (s + gap) + s] = im
+        return out
+    if vertical:
+        h = max(im.shape[0] for im in images)
+        out = np.full((h, sum(im.shape[1] + gap for im in images) - gap), 255, np.uint8)
+        x = 0
+        for im in images[::-1]:  # right to left, as columns are read
+            out[:im.shape[0], x:x + im.shape[1]] = im
+            x += im.shape[1] + gap
+        return out
+    w = max(im.shape[1] for im in images)
+    out = np.full((sum(im.shape[0] + gap for im in images) - gap, w), 255, np.uint8)
+    y = 0
+    for im in images:
+        out[y:y + im.shape[0], :im.shape[1]] = im
+        y += im.shape[0] + gap
+    return out
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from yomitori.atomic import atomic_write_text
+    from yomitori.data.shards import sample_record
+
+    kind = args.kind
+    out = args.out or Path(f"data_{kind.replace('-', '_')}.png")
+    lines = kind.startswith("lines")
+    vertical = kind == "lines-vertical"
+    if lines:
+        from yomitori.data.lines import render_line
+
+        cfg = _line_cfg(args, vertical)
+        samples = [render_line(args.seed, i, cfg) for i in range(args.count)]
+    else:
+        from yomitori.data.chars import render_char
+
+        cfg = _char_cfg(args, kind)
+        samples = [render_char(args.seed, i, cfg) for i in range(args.count)]
+    grid = _grid([s.image for s in samples], vertical, lines)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(out, optimize=True)
+    truth = {"kind": kind, "seed": args.seed, "config": dataclasses.asdict(cfg),
+             "samples": [sample_record(s)[1] for s in samples]}
+    atomic_write_text(out.with_suffix(".json"), json.dumps(truth, ensure_ascii=False, indent=1))
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from yomitori.data.shards import write_shards
+
+    if args.count <= 0:
+        raise UserError("--count must be positive")
+    if args.kind == "lines":
+        from yomitori.data.lines import LineConfig, render_line
+
+        cfg, render = LineConfig(height_px=args.height, split=args.split,
+                                 vertical_prob=args.vertical_prob,
+                                 degrade_strength=args.degrade), render_line
+    else:
+        from yomitori.data.chars import CharConfig, render_char
+
+        cfg, render = CharConfig(split=args.split, degrade_strength=args.degrade), render_char
+    paths = write_shards(args.kind, render, cfg, args.seed, args.count, args.out,
+                         shard_size=args.shard_size, workers=args.workers, start=args.start)
+    print(f"wrote {len(paths)} shards to {args.out}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "preview":
+        return _preview(args)
+    if args.action == "build":
+        return _build(args)
+    if args.action == "corpus":
+        from yomitori.data.corpus import PACKAGES, build_corpus
+
+        meta = build_corpus(args.out, args.packages or PACKAGES, eval_percent=args.eval_percent)
+        print(json.dumps({k: v for k, v in meta.items() if k != "sources"}, ensure_ascii=False))
+        return 0
+    from yomitori.data.fonts import coverage_report
+
+    for row in coverage_report():
+        print("\t".join(str(v) for v in row.values()))
+    return 0
