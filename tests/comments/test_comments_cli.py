@@ -90,7 +90,7 @@ def test_schedule_prints_cron_and_systemd_without_the_cookie(cli, capsys):
     assert cli("schedule", "--every", "7d", "--at", "05:30") == 0
     out = capsys.readouterr().out
     assert "\n30 5 * * 1 " in out and "comments sync --db" in out and "--cookie-file" in out
-    assert "[Timer]" in out and "OnUnitActiveSec=604800s" in out and "ExecStart=" in out
+    assert "[Timer]" in out and "OnCalendar=Mon *-*-* 05:30:00" in out and "ExecStart=" in out
     assert COOKIE not in out and "GCESS" not in out
 
 

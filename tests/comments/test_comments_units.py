@@ -233,9 +233,18 @@ def test_cron_line_and_systemd_units():
     assert cron_line(ScheduleSpec(timedelta(days=1), ["y"]), "l").startswith("17 6 * * * y")
     assert cron_line(ScheduleSpec(timedelta(hours=6), ["y"]), "l").startswith("17 */6 * * * y")
     units = systemd_units(spec)
-    assert "OnUnitActiveSec=604800s" in units["yomitori-comments.timer"]
+    assert "OnCalendar=Mon *-*-* 06:17:00" in units["yomitori-comments.timer"]
     assert "Persistent=true" in units["yomitori-comments.timer"]
     assert "Type=oneshot" in units["yomitori-comments.service"]
+    assert (
+        "ExecStart=/venv/bin/yomitori comments sync --db '/home/me/my db.sqlite3'"
+        in (units["yomitori-comments.service"])
+    )
+    timer = systemd_units(ScheduleSpec(timedelta(days=3), ["y"]))["yomitori-comments.timer"]
+    assert "OnUnitActiveSec=259200s" in timer and "Persistent" not in timer
+    assert cron_line(ScheduleSpec(timedelta(days=1), ["y", "50%"]), "l").endswith(
+        "y 50\\% >> l 2>&1"
+    )
 
 
 def test_run_loop_stops_on_false_and_on_max_runs():

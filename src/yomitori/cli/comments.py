@@ -29,7 +29,7 @@ from yomitori.atomic import atomic_write_text
 from yomitori.errors import UserError
 
 HELP = "follow course comments and teacher replies"
-DESCRIPTION = __doc__
+DESCRIPTION = __doc__.replace("``", "").split("\n\nThis module")[0]
 DB_ENV = "YOMITORI_COMMENTS_DB"
 
 
@@ -292,7 +292,9 @@ def _cmd_status(args: argparse.Namespace, env: dict, db_path: Path) -> int:
 
 
 def _yomitori_argv() -> list[str]:
-    exe = shutil.which("yomitori")
+    # The console script beside this interpreter (a venv need not be on cron's PATH).
+    beside = Path(sys.executable).with_name("yomitori")
+    exe = str(beside) if beside.exists() else shutil.which("yomitori")
     return [exe, "comments"] if exe else [sys.executable, "-m", "yomitori.cli.comments"]
 
 

@@ -24,7 +24,8 @@ class ScheduleSpec:
 def cron_line(spec: ScheduleSpec, log_path: str) -> str:
     """A crontab line. Weekly, daily and hourly intervals map onto cron; others round to days."""
     seconds = int(spec.every.total_seconds())
-    cmd = shlex.join(spec.command) + f" >> {shlex.quote(log_path)} 2>&1"
+    # cron turns an unescaped % into a newline
+    cmd = (shlex.join(spec.command) + f" >> {shlex.quote(log_path)} 2>&1").replace("%", "\\%")
     if seconds == 7 * 86400:
         when = f"{spec.minute} {spec.hour} * * {spec.weekday}"
     elif seconds >= 86400:  # cron can't count days across months; */N restarts each month
@@ -38,7 +39,11 @@ def cron_line(spec: ScheduleSpec, log_path: str) -> str:
 
 
 def systemd_units(spec: ScheduleSpec, name: str = "yomitori-comments") -> dict[str, str]:
-    """A oneshot service and its timer, for ``~/.config/systemd/user/``."""
+    """A oneshot service and its timer, for ``~/.config/systemd/user/``.
+
+    Weekly and daily intervals use ``OnCalendar`` with ``Persistent=true`` (a run missed while
+    the machine was off happens at the next boot); other intervals count from the last run.
+    """
     seconds = int(spec.every.total_seconds())
     service = "\n".join(
         [
@@ -54,16 +59,22 @@ def systemd_units(spec: ScheduleSpec, name: str = "yomitori-comments") -> dict[s
             "",
         ]
     )
+    at = f"{spec.hour:02d}:{spec.minute:02d}:00"
+    days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    if seconds == 7 * 86400:
+        when = [f"OnCalendar={days[spec.weekday % 7]} *-*-* {at}", "Persistent=true"]
+    elif seconds == 86400:
+        when = [f"OnCalendar=*-*-* {at}", "Persistent=true"]
+    else:
+        when = ["OnBootSec=15min", f"OnUnitActiveSec={seconds}s"]
     timer = "\n".join(
         [
             "[Unit]",
             f"Description=Run {name}.service every {_human(spec.every)}",
             "",
             "[Timer]",
-            "OnBootSec=15min",
-            f"OnUnitActiveSec={seconds}s",
+            *when,
             "RandomizedDelaySec=30min",
-            "Persistent=true",
             "",
             "[Install]",
             "WantedBy=timers.target",
