@@ -129,3 +129,37 @@ def test_eval_split_uses_eval_fonts_only() -> None:
         s = render_line(1, i, LineConfig(split="eval", fonts=MINIMAL_EVAL, text="random"))
         assert s.params["split"] == "eval"
         assert any(s.params["font"].startswith(f) for f in MINIMAL_EVAL)
+
+
+def test_same_bytes_in_fresh_processes_with_other_hash_seeds() -> None:
+    """No set or dict order leaks into a sample: string hashing differs between processes."""
+    import os
+    import subprocess
+    import sys
+
+    require_font("IPAGothic")
+    code = ("import hashlib; from yomitori.data.lines import LineConfig, render_line; "
+            f"cfg = LineConfig(fonts={MINIMAL_TRAIN!r}, text='random', vertical_prob=0.5); "
+            "print(hashlib.sha256(b''.join(render_line(9, i, cfg).image.tobytes() "
+            "+ render_line(9, i, cfg).text.encode() for i in range(4))).hexdigest())")
+    outs = set()
+    for hs in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hs)
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True)
+        outs.add(r.stdout.strip())
+    assert len(outs) == 1
+
+
+def test_cli_preview_writes_png_and_json(tmp_path) -> None:
+    import json
+
+    from yomitori.cli import main
+
+    require_font("IPAGothic")
+    out = tmp_path / "lines.png"
+    assert main(["data", "preview", "lines-vertical", "--count", "3", "--text", "random",
+                 "--out", str(out)]) == 0
+    truth = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert out.stat().st_size > 0 and len(truth["samples"]) == 3
+    assert all(s["vertical"] for s in truth["samples"])

@@ -215,7 +215,9 @@ def load_kanjidic(path: Path | None = None) -> dict[str, dict]:
 
 
 def top_up_lines(counts: Counter, kanjidic: dict[str, dict], min_count: int) -> list[str]:
-    """Dictionary-entry lines for Jōyō kanji seen fewer than ``min_count`` times.
+    """Dictionary-entry lines (each once) for Jōyō kanji seen fewer than ``min_count`` times.
+
+    Their weight in sampling comes from :func:`kanji_weights`, which favours rare kanji.
 
     Without a word list (JMdict is not in Debian) the lines pair the kanji with its readings,
     like a kanji dictionary: ``「璧」は音読みでヘキと読む。``
@@ -227,17 +229,14 @@ def top_up_lines(counts: Counter, kanjidic: dict[str, dict], min_count: int) -> 
         entry = kanjidic.get(k) or kanjidic.get({"𠮟": "叱", "頰": "頬"}.get(k, ""))
         if missing <= 0 or not entry:
             continue
-        on = [r for r in entry["on"] if r]
-        kun = [r.split(".")[0].replace("-", "") for r in entry["kun"] if r]
-        forms = []
+        on = list(dict.fromkeys(r for r in entry["on"] if r))
+        kun = list(dict.fromkeys(r.split(".")[0].replace("-", "") for r in entry["kun"] if r))
         if on:
-            forms.append(f"「{k}」は音読みで{'、'.join(on[:3])}と読む。")
+            lines.append(cs.filter(f"「{k}」は音読みで{'、'.join(on[:3])}と読む。"))
         if kun:
-            forms.append(f"「{k}」の訓読みは{'、'.join(kun[:3])}である。")
-        if not forms:
-            forms.append(f"「{k}」という漢字を書く。")
-        for i in range(missing):
-            lines.append(cs.filter(forms[i % len(forms)]))
+            lines.append(cs.filter(f"「{k}」の訓読みは{'、'.join(kun[:3])}である。"))
+        if not on and not kun:
+            lines.append(cs.filter(f"「{k}」という漢字を書く。"))
     return [s for s in lines if s]
 
 

@@ -145,12 +145,19 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
         from yomitori.data.ruby import add_ruby
 
         lay, ruby = add_ruby(rng, lay, font)
+    n_label = len(lay.glyphs)  # ruby glyphs, if any, follow: ink without a label
+    if ruby is not None:
+        lay.glyphs = lay.glyphs + lay.ruby_glyphs  # type: ignore[attr-defined]
     m = rng.uniform(*cfg.margin_em, size=4) * size  # left, top, right, bottom
     x0, y0, x1, y1 = lay.bbox
     ox, oy = round(m[0]) - x0, round(m[1]) - y0
     w, h = x1 - x0 + round(m[0]) + round(m[2]), y1 - y0 + round(m[1]) + round(m[3])
     lay = lay.shifted(ox, oy)
     cov = ink_canvas(lay, w, h).astype(np.float32) / 255.0
+    if ruby is not None:
+        ruby["box"] = [ruby["box"][0] + ox, ruby["box"][1] + oy, ruby["box"][2] + ox,
+                       ruby["box"][3] + oy]
+    lay.glyphs = lay.glyphs[:n_label]
     paper = float(rng.integers(cfg.paper[0], cfg.paper[1] + 1))
     ink = float(rng.integers(cfg.ink[0], cfg.ink[1] + 1))
     img = paper - cov * (paper - ink)
@@ -170,6 +177,9 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     boxes = np.stack([np.floor(boxes[:, 0] * sx), np.floor(boxes[:, 1] * sy),
                       np.ceil(boxes[:, 2] * sx), np.ceil(boxes[:, 3] * sy)], axis=1)
     boxes = np.clip(boxes, 0, [new_w, new_h, new_w, new_h]).astype(np.int32)
+    if ruby is not None:
+        b = ruby["box"]
+        ruby["box"] = [int(b[0] * sx), int(b[1] * sy), int(np.ceil(b[2] * sx)), int(np.ceil(b[3] * sy))]
     params = {
         "seed": int(seed), "index": int(index), "font": font.name, "font_path": font.path,
         "font_index": font.index, "style": font.style, "split": cfg.split, "size_px": size,

@@ -1,0 +1,76 @@
+"""Degradation ops, character samples (fonts and KanjiVG) and shard round trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from datahelpers import MINIMAL_TRAIN, require_font
+
+from yomitori.data.degrade import GEOMETRIC, ORDER, apply_op, degrade
+
+
+def _page() -> np.ndarray:
+    img = np.full((60, 200), 240, np.uint8)
+    img[20:40, 30:60] = 20
+    return img
+
+
+@pytest.mark.parametrize("op", ORDER)
+def test_each_op_keeps_shape_and_changes_something(op: str) -> None:
+    img = _page()
+    boxes = np.array([[30, 20, 60, 40]])
+    out, b = apply_op(op, img, np.random.default_rng(0), 0.8, boxes)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, img), op
+    ys, xs = np.nonzero(out < 128)
+    if op in GEOMETRIC:  # boxes move with the ink
+        assert b[0, 1] - 2 <= ys.min() and ys.max() <= b[0, 3] + 2
+        assert b[0, 0] - 2 <= xs.min() and xs.max() <= b[0, 2] + 2
+
+
+def test_degrade_is_reproducible_and_reports_ops() -> None:
+    a = degrade(_page(), np.random.default_rng(1), 0.7)
+    b = degrade(_page(), np.random.default_rng(1), 0.7)
+    assert np.array_equal(a.image, b.image) and a.applied == b.applied
+    assert degrade(_page(), np.random.default_rng(1), 0.0).applied == []
+
+
+def test_chars_from_fonts_and_kanjivg() -> None:
+    require_font("IPAGothic")
+    from yomitori.data.chars import CharConfig, render_char
+    from yomitori.data.kanjivg import available_chars
+
+    cfg = CharConfig(fonts=MINIMAL_TRAIN, chars="漢字あア剝")
+    seen = set()
+    for i in range(20):
+        s = render_char(2, i, cfg)
+        assert s.image.shape == (64, 64) and s.label in "漢字あア剝"
+        assert (s.image < 128).sum() > 20, s.params  # ink, not a blank glyph
+        seen.add(s.params["source"])
+        assert np.array_equal(s.image, render_char(2, i, cfg).image)
+    if available_chars():
+        assert "kanjivg" in seen
+    ev = render_char(0, 0, CharConfig(split="eval", chars="漢", fonts=("BIZ UDMincho",)))
+    assert ev.params["source"] != "kanjivg"
+
+
+def test_shards_round_trip_and_do_not_depend_on_workers(tmp_path) -> None:
+    require_font("IPAGothic")
+    from yomitori.data.lines import LineConfig, render_line
+    from yomitori.data.shards import ShardStream, write_shards
+
+    cfg = LineConfig(fonts=MINIMAL_TRAIN, text="random", max_chars=8)
+    a = write_shards("lines", render_line, cfg, 4, 6, tmp_path / "a", shard_size=4, progress=False)
+    b = write_shards("lines", render_line, cfg, 4, 6, tmp_path / "b", shard_size=4, workers=2,
+                     progress=False)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    rows = list(ShardStream(tmp_path / "a"))
+    assert [r["text"] for r in rows] == [render_line(4, i, cfg).text for i in range(6)]
+    assert np.array_equal(rows[2]["image"], render_line(4, 2, cfg).image)
+    assert json.loads((tmp_path / "a/index.json").read_text())["count"] == 6
+    # two ranks read disjoint shards that cover everything
+    r0 = list(ShardStream(tmp_path / "a", rank=0, world_size=2))
+    r1 = list(ShardStream(tmp_path / "a", rank=1, world_size=2))
+    assert sorted(r["key"] for r in r0 + r1) == sorted(r["key"] for r in rows)
