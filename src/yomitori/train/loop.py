@@ -124,7 +124,7 @@ def evaluate(model: nn.Module, loader: DataLoader, task: Any, device: torch.devi
     for inputs, target in loader:
         inputs, target = _to_device(inputs, device), _to_device(target, device)
         with autocast_context(device, amp):
-            output = model(inputs)
+            output = task.forward(model, inputs) if hasattr(task, "forward") else model(inputs)
         task.eval_batch(stats, output, target, inputs)
     if dist.is_available() and dist.is_initialized():
         keys = sorted(stats.sums)
@@ -136,6 +136,16 @@ def evaluate(model: nn.Module, loader: DataLoader, task: Any, device: torch.devi
             dist.all_reduce(c)
             stats.confusion = c.cpu().numpy()
     return task.summarize(stats), stats
+
+
+def _stack_padded(images: list[torch.Tensor]) -> torch.Tensor:
+    """Stack (C, H_i, W_i) tensors into (N, C, H, W), zero-padded to the largest."""
+    c = images[0].shape[0]
+    h, w = max(i.shape[1] for i in images), max(i.shape[2] for i in images)
+    out = images[0].new_zeros((len(images), c, h, w))
+    for k, img in enumerate(images):
+        out[k, :, : img.shape[1], : img.shape[2]] = img
+    return out
 
 
 class _State:
@@ -170,17 +180,22 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
     model.train()
     loss_sum, n_samples, t0 = 0.0, 0, time.perf_counter()
     micro, completed = 0, False
+    n_batches = len(loader)  # this rank's batches left in the epoch (equal on every rank)
     for inputs, target in loader:
         inputs = _to_device(inputs, device, cfg.channels_last)
         target = _to_device(target, device)
         micro += 1
-        boundary = micro % cfg.accum_steps == 0
+        # a short last group still steps: no gradient leaks into the next epoch, and the number
+        # of steps matches steps_per_epoch (the scheduler and mid-epoch resume count on it)
+        group = min(cfg.accum_steps, n_batches - (micro - 1) // cfg.accum_steps * cfg.accum_steps)
+        boundary = micro % cfg.accum_steps == 0 or micro == n_batches
         # skip the gradient all-reduce on accumulation steps
         sync = contextlib.nullcontext() if boundary or not hasattr(model, "no_sync") else model.no_sync()
         with sync:
             with autocast_context(device, cfg.amp):
-                loss = task.loss(model(inputs), target)
-            scaled = loss / cfg.accum_steps
+                output = task.forward(model, inputs) if hasattr(task, "forward") else model(inputs)
+                loss = task.loss(output, target)
+            scaled = loss / group
             (scaler.scale(scaled) if scaler is not None else scaled).backward()
         if not boundary:
             continue
@@ -197,7 +212,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
         sched.step()
         st.step_in_epoch += 1
         st.global_step += 1
-        bs = len(target) if hasattr(target, "__len__") else cfg.batch_size
+        bs = task.batch_size_of(target) if hasattr(task, "batch_size_of") else len(target)
         loss_v = loss.item()
         loss_sum += loss_v * bs
         n_samples += bs
@@ -275,7 +290,8 @@ def fit(cfg: TrainConfig, task: Any, model: nn.Module, resume: str | Path | None
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     if loggers is None:
-        loggers = create_loggers(cfg.logger if info.is_main else "none", out, run_name=out.name)
+        loggers = create_loggers(cfg.logger if info.is_main else "none", out, run_name=out.name,
+                                 **cfg.logger_options)
 
     def save(name: str) -> None:
         if info.is_main:
@@ -290,6 +306,8 @@ def fit(cfg: TrainConfig, task: Any, model: nn.Module, resume: str | Path | None
     stopped_early = False
     while st.epoch < cfg.epochs:
         train_sampler.set_epoch(st.epoch, start=st.step_in_epoch * cfg.batch_size * cfg.accum_steps)
+        if hasattr(train_ds, "set_epoch"):  # streams whose samples differ per epoch
+            train_ds.set_epoch(st.epoch)
         progress = Progress(steps_per_epoch, f"epoch {st.epoch + 1}/{cfg.epochs}",
                             cfg.progress if info.is_main else "off", cfg.log_every, initial=st.step_in_epoch)
         train_metrics = train_one_epoch(train_model, train_loader, task, opt, sched, cfg=cfg, device=device,
@@ -314,7 +332,7 @@ def fit(cfg: TrainConfig, task: Any, model: nn.Module, resume: str | Path | None
             loggers.log_scalars(st.global_step, {"train/loss": train_metrics["loss"], "lr": record["lr"],
                                                  **{f"test/{k}": v for k, v in metrics.items()}})
             if stats.examples:
-                imgs = task.to_display(torch.stack([e[0] for e in stats.examples]))
+                imgs = task.to_display(_stack_padded([e[0] for e in stats.examples]))
                 loggers.log_images(st.global_step, "test/misclassified", imgs, [e[1] for e in stats.examples])
             if stats.confusion is not None:
                 loggers.log_confusion(st.global_step, "test/confusion", stats.confusion, task.labels)
@@ -332,7 +350,7 @@ def fit(cfg: TrainConfig, task: Any, model: nn.Module, resume: str | Path | None
             break
     final = st.history[-1] if st.history else {}
     if info.is_main:
-        hp = {k: v for k, v in cfg.to_dict().items() if k not in ("task_options",)}
+        hp = {k: v for k, v in cfg.to_dict().items() if k not in ("task_options", "logger_options")}
         loggers.log_hparams(hp, {"best_" + task.metric: st.best_metric, **{
             k: v for k, v in final.items() if k.startswith("test_") and isinstance(v, float)}})
     loggers.close()

@@ -91,6 +91,9 @@ class MnistTask(ClassificationTask):
 
 
 TASKS: dict[str, type] = {"mnist": MnistTask}
+# Tasks defined in their own modules, imported on first use.
+TASK_MODULES = {"lines": "yomitori.train.lines_task", "chars": "yomitori.train.chars_task",
+                "layout": "yomitori.train.layout_task"}
 
 
 def register_task(name: str, cls: type) -> None:
@@ -100,6 +103,10 @@ def register_task(name: str, cls: type) -> None:
 
 
 def create_task(name: str, **kwargs: Any) -> Any:
+    if name not in TASKS and name in TASK_MODULES:
+        import importlib
+
+        importlib.import_module(TASK_MODULES[name])
     if name not in TASKS:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}")
     return TASKS[name](**kwargs)

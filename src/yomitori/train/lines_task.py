@@ -1,0 +1,138 @@
+"""The text-line recognition task: synthetic lines, CTC loss, CER/line accuracy evaluation.
+
+Training samples are a pure function of (seed, epoch, index), so each epoch sees new lines and
+a resumed run sees exactly the lines it would have seen. Evaluation uses the held-out fonts and
+held-out documents of the data engine (``split="eval"``), half vertical, with a fixed seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from yomitori.recognition.ctc import greedy_decode
+from yomitori.recognition.metrics import edit_distance
+from yomitori.recognition.prepare import batch_lines, prepare_line
+from yomitori.train.tasks import TASKS, EvalStats
+
+
+class LineStream(Dataset):
+    """Item ``i`` of epoch ``e`` is ``render_line(seed, offset + e * size + i)``."""
+
+    def __init__(self, seed: int, size: int, cfg: Any, height: int, charset: Any, per_epoch: bool = True,
+                 offset: int = 0) -> None:
+        self.seed, self.size, self.cfg, self.height, self.charset = seed, size, cfg, height, charset
+        self.per_epoch, self.offset, self.epoch = per_epoch, offset, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, list[int], bool, str]:
+        from yomitori.data.lines import render_line
+
+        index = self.offset + (self.epoch * self.size if self.per_epoch else 0) + i
+        s = render_line(self.seed, index, self.cfg)
+        return prepare_line(s.image, s.vertical, self.height), self.charset.encode(s.text), s.vertical, s.text
+
+
+def collate_lines(items: list) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    arrays, labels, vertical, texts = zip(*items, strict=True)
+    x, frames = batch_lines(list(arrays))
+    inputs = {"image": torch.from_numpy(x), "vertical": torch.tensor(vertical, dtype=torch.long),
+              "frames": torch.from_numpy(frames)}
+    target = {"labels": torch.tensor([i for ids in labels for i in ids], dtype=torch.long),
+              "lengths": torch.tensor([len(ids) for ids in labels], dtype=torch.long), "texts": list(texts),
+              "vertical": list(vertical)}
+    return inputs, target
+
+
+class LinesTask:
+    name = "lines"
+    metric = "char_accuracy"  # 1 - CER, higher is better
+
+    def __init__(self, height: int = 32, vertical_prob: float = 0.5, train_size: int = 20000,
+                 eval_size: int = 600, degrade: float = 0.0, max_chars: int = 24, eval_degrade: float = 0.0,
+                 eval_seed: int = 12345) -> None:
+        from yomitori.charset import default_charset
+
+        self.charset = default_charset()
+        self.height, self.vertical_prob, self.train_size, self.eval_size = height, vertical_prob, train_size, eval_size
+        self.degrade, self.max_chars, self.eval_degrade, self.eval_seed = degrade, max_chars, eval_degrade, eval_seed
+        self.collate = collate_lines
+
+    def datasets(self, cfg: Any) -> tuple[Dataset, Dataset]:
+        from yomitori.data.lines import LineConfig
+
+        train_cfg = LineConfig(height_px=self.height, split="train", vertical_prob=self.vertical_prob,
+                               degrade_strength=self.degrade, max_chars=self.max_chars)
+        eval_cfg = LineConfig(height_px=self.height, split="eval", vertical_prob=self.vertical_prob,
+                              degrade_strength=self.eval_degrade, max_chars=self.max_chars)
+        n_train = cfg.limit_train or self.train_size
+        n_eval = cfg.limit_test or self.eval_size
+        return (LineStream(cfg.seed, n_train, train_cfg, self.height, self.charset),
+                LineStream(self.eval_seed, n_eval, eval_cfg, self.height, self.charset, per_epoch=False))
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"num_classes": len(self.charset), "height": self.height}
+
+    def weights_meta(self) -> dict[str, Any]:
+        return {"charset_sha256": self.charset.sha256, "charset_size": len(self.charset), "height": self.height,
+                "stride": 4}
+
+    @staticmethod
+    def forward(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(inputs["image"], inputs["vertical"])
+
+    @staticmethod
+    def batch_size_of(target: dict[str, Any]) -> int:
+        return len(target["lengths"])
+
+    def loss(self, output: torch.Tensor, target: dict[str, Any], frames: torch.Tensor | None = None) -> torch.Tensor:
+        # output: (N, T, C+1) -> CTC wants (T, N, C+1) log-probs; input lengths = all frames (padding
+        # is blank paper, which the model learns to read as blank)
+        log_probs = F.log_softmax(output.float(), dim=-1).transpose(0, 1)
+        n, t = output.shape[0], output.shape[1]
+        input_lengths = torch.full((n,), t, dtype=torch.long)
+        return F.ctc_loss(log_probs, target["labels"].cpu(), input_lengths, target["lengths"].cpu(), blank=0,
+                          reduction="mean", zero_infinity=True)
+
+    def to_display(self, images: torch.Tensor) -> torch.Tensor:
+        return 1.0 - images.clamp(0, 1)
+
+    def eval_batch(self, stats: EvalStats, output: torch.Tensor, target: dict[str, Any], inputs: Any,
+                   max_examples: int = 16) -> None:
+        stats.add("loss_sum", self.loss(output, target).item() * len(target["texts"]))
+        logits = output.float().cpu().numpy()
+        frames = inputs["frames"].cpu().numpy()
+        for i, (ref, vert) in enumerate(zip(target["texts"], target["vertical"], strict=True)):
+            hyp = self.charset.decode(greedy_decode(logits[i], int(frames[i])).ids)
+            d = edit_distance(hyp, ref)
+            kind = "v" if vert else "h"
+            stats.add("count", 1)
+            stats.add("edits", d)
+            stats.add("chars", len(ref))
+            stats.add("lines_ok", d == 0)
+            stats.add(f"edits_{kind}", d)
+            stats.add(f"chars_{kind}", len(ref))
+            if len(stats.examples) < max_examples:
+                img = inputs["image"][i, :, :, : int(frames[i]) * 4].detach().cpu()
+                stats.examples.append((img, f"{ref} → {hyp}"))
+
+    def summarize(self, stats: EvalStats) -> dict[str, float]:
+        s = stats.sums
+        cer = s.get("edits", 0.0) / max(s.get("chars", 0.0), 1.0)
+        return {"loss": s.get("loss_sum", 0.0) / max(s.get("count", 0.0), 1.0), "cer": cer,
+                "char_accuracy": 1.0 - cer, "line_accuracy": s.get("lines_ok", 0.0) / max(s.get("count", 0.0), 1.0),
+                "cer_horizontal": s.get("edits_h", 0.0) / max(s.get("chars_h", 0.0), 1.0),
+                "cer_vertical": s.get("edits_v", 0.0) / max(s.get("chars_v", 0.0), 1.0),
+                "count": s.get("count", 0.0)}
+
+
+TASKS["lines"] = LinesTask
