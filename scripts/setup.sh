@@ -16,3 +16,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   "$VPY" -m pip install -q -e ".[dev,onnx,openvino]"
   touch "$stamp"
 fi
+# Visdom (--logger visdom): 0.2.4 ships only an sdist whose setup.py imports pkg_resources, gone
+# from setuptools>=81, so its isolated build is given an older setuptools.
+if ! "$VPY" -c "import visdom" >/dev/null 2>&1; then
+  bc=$(mktemp)
+  echo "setuptools<81" >"$bc"
+  PIP_CONSTRAINT="$bc" PIP_BUILD_CONSTRAINT="$bc" "$VPY" -m pip install -q "visdom==0.2.4"
+  rm -f "$bc"
+fi
+# Fonts the data engine's tests and the synthetic renderers need (about 25 MB; root + apt only,
+# otherwise it prints what to install). `bash scripts/install_fonts.sh full` for training.
+bash scripts/install_fonts.sh minimal
