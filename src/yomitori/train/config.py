@@ -45,6 +45,8 @@ class TrainConfig:
     compile: bool = False
     threads: int | None = None  # torch intra-op threads per process
     task_options: dict[str, Any] = field(default_factory=dict)
+    # passed to the loggers, e.g. {"port": 8098} for Visdom (TOML: logger_options = {port = 8098})
+    logger_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def resolved_lr(self) -> float:
