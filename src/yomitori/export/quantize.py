@@ -1,0 +1,144 @@
+"""INT8 post-training quantization with NNCF, and the accuracy change it costs.
+
+Calibration is a hook: an iterable of model inputs (one array, or a dict of arrays by input
+name, each with batch 1). Tasks register where their calibration and evaluation data come from:
+
+    @register_calibration("lines")
+    def line_calibration(meta: dict, n: int) -> Iterable[np.ndarray]: ...
+
+    @register_evaluator("lines")
+    def line_cer(predict: Callable[[np.ndarray], np.ndarray], meta: dict, limit: int | None) -> dict: ...
+
+MNIST is registered here (training images to calibrate, the 10,000 test images to evaluate);
+the synthetic data engine registers its tasks the same way, or a caller passes ``calibration``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from yomitori.errors import UserError
+
+Calibration = Iterable[np.ndarray | dict[str, np.ndarray]]
+Predict = Callable[[np.ndarray], np.ndarray]
+
+_CALIBRATION: dict[str, Callable[[dict[str, Any], int], Calibration]] = {}
+_EVALUATORS: dict[str, Callable[[Predict, dict[str, Any], int | None], dict[str, float]]] = {}
+
+
+def register_calibration(task: str) -> Callable:
+    def add(fn: Callable[[dict[str, Any], int], Calibration]) -> Callable:
+        if task in _CALIBRATION:
+            raise ValueError(f"calibration for task {task!r} is already registered")
+        _CALIBRATION[task] = fn
+        return fn
+
+    return add
+
+
+def register_evaluator(task: str) -> Callable:
+    def add(fn: Callable[[Predict, dict[str, Any], int | None], dict[str, float]]) -> Callable:
+        if task in _EVALUATORS:
+            raise ValueError(f"evaluator for task {task!r} is already registered")
+        _EVALUATORS[task] = fn
+        return fn
+
+    return add
+
+
+def calibration_for(meta: dict[str, Any], n: int) -> Calibration:
+    task = meta.get("task")
+    if task not in _CALIBRATION:
+        known = ", ".join(sorted(_CALIBRATION)) or "none"
+        raise UserError(f"INT8 needs calibration data and none is registered for task {task!r} "
+                        f"(registered: {known}); pass a calibration iterable to export_model")
+    return _CALIBRATION[task](meta, n)
+
+
+def evaluator_for(task: str | None) -> Callable[[Predict, dict[str, Any], int | None], dict[str, float]] | None:
+    return _EVALUATORS.get(task or "")
+
+
+def _as_feed(item: np.ndarray | dict[str, np.ndarray], names: list[str],
+             defaults: Callable[[int], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    feed = dict(item) if isinstance(item, dict) else {names[0]: item}
+    n = len(next(iter(feed.values())))
+    for k, v in defaults(n).items():
+        feed.setdefault(k, v)
+    return {k: np.ascontiguousarray(feed[k]) for k in names}
+
+
+def _quiet_nncf() -> Any:
+    try:
+        import nncf
+    except ImportError:
+        raise UserError("INT8 quantization needs NNCF: pip install 'yomitori[openvino]'") from None
+    nncf.set_log_level(logging.ERROR)
+    return nncf
+
+
+def quantize_openvino(model: Any, calibration: Calibration, names: list[str], subset_size: int,
+                      defaults: Callable[[int], dict[str, np.ndarray]]) -> Any:
+    """NNCF PTQ of an ``openvino.Model`` (8-bit weights and activations, symmetric preset)."""
+    nncf = _quiet_nncf()
+    items = list(calibration)
+    if not items:
+        raise UserError("INT8 calibration data is empty")
+    dataset = nncf.Dataset(items, lambda it: _as_feed(it, names, defaults))
+    return nncf.quantize(model, dataset, subset_size=min(subset_size, len(items)))
+
+
+def quantize_onnx(data: bytes, calibration: Calibration, names: list[str], subset_size: int,
+                  defaults: Callable[[int], dict[str, np.ndarray]]) -> bytes:
+    """NNCF PTQ of an ONNX graph → QDQ ONNX that ONNX Runtime runs with int8 kernels."""
+    nncf = _quiet_nncf()
+    try:
+        import onnx
+    except ImportError:
+        raise UserError("INT8 ONNX needs the onnx package: pip install 'yomitori[onnx]'") from None
+    items = list(calibration)
+    if not items:
+        raise UserError("INT8 calibration data is empty")
+    dataset = nncf.Dataset(items, lambda it: _as_feed(it, names, defaults))
+    quantized = nncf.quantize(onnx.load_from_string(data), dataset, subset_size=min(subset_size, len(items)))
+    return quantized.SerializeToString()
+
+
+def accuracy_change(task: str | None, reference: Predict, candidate: Predict, meta: dict[str, Any],
+                    limit: int | None = None) -> dict[str, Any] | None:
+    """Each metric of the task's evaluator for the reference (fp32) and candidate models."""
+    evaluate = evaluator_for(task)
+    if evaluate is None:
+        return None
+    ref, cand = evaluate(reference, meta, limit), evaluate(candidate, meta, limit)
+    return {k: {"reference": ref[k], "candidate": cand[k], "change": cand[k] - ref[k]} for k in ref}
+
+
+# --- MNIST -------------------------------------------------------------------------------------
+
+@register_calibration("mnist")
+def mnist_calibration(meta: dict[str, Any], n: int) -> Iterator[np.ndarray]:
+    """``n`` training images (a fixed random subset), normalised as in training, batch 1 each."""
+    from yomitori.data.mnist import load_mnist
+
+    train = load_mnist(meta.get("data_dir"), "train")
+    idx = np.random.default_rng(0).permutation(len(train))[:n]
+    images = train.images.numpy()
+    return (images[i : i + 1] for i in idx)
+
+
+@register_evaluator("mnist")
+def mnist_accuracy(predict: Predict, meta: dict[str, Any], limit: int | None) -> dict[str, float]:
+    """Top-1 accuracy (%) on the MNIST test images (all 10,000 unless ``limit``)."""
+    from yomitori.data.mnist import load_mnist
+
+    test = load_mnist(meta.get("data_dir"), "test", limit=limit)
+    x, y = test.images.numpy(), test.labels.numpy()
+    correct = 0
+    for i in range(0, len(x), 500):
+        correct += int((predict(x[i : i + 500]).argmax(1) == y[i : i + 500]).sum())
+    return {"accuracy": 100.0 * correct / max(len(x), 1)}

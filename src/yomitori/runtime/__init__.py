@@ -1,0 +1,21 @@
+"""Inference runtimes behind one interface: PyTorch, ONNX Runtime, OpenVINO (see base.py)."""
+
+from yomitori.runtime.base import (
+    MEASURED_ORDER,
+    Backend,
+    InferenceModel,
+    MissingRuntimeError,
+    available_backends,
+    default_backend,
+    get_backend,
+)
+
+__all__ = [
+    "MEASURED_ORDER",
+    "Backend",
+    "InferenceModel",
+    "MissingRuntimeError",
+    "available_backends",
+    "default_backend",
+    "get_backend",
+]
