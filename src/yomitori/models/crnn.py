@@ -112,7 +112,7 @@ def crnn_resnet_transformer(num_classes: int = 7000, height: int = 32, input_siz
 @register_model("crnn", tiny=True)
 def crnn_tiny(num_classes: int = 50, height: int = 32, input_size: int | None = None, **_) -> nn.Module:
     """Tiny CRNN for tests."""
-    return _crnn(num_classes, height, widths=(4, 8, 8, 16), hidden=16, layers=1)
+    return _crnn(num_classes, height, widths=(8, 16, 16, 32), hidden=32, layers=1)
 
 
 for _f in (crnn_resnet_small, crnn_resnet_transformer, crnn_tiny):

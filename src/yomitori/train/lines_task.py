@@ -42,6 +42,47 @@ class LineStream(Dataset):
         return prepare_line(s.image, s.vertical, self.height), self.charset.encode(s.text), s.vertical, s.text
 
 
+class ShardLines(Dataset):
+    """Pre-rendered lines (``yomitori data build lines``) from one or more shard folders, map-style.
+
+    The PNG bytes of every sample stay in memory (a few KB each); decoding happens per item, so
+    workers and the seeded sampler behave exactly as with rendered streams.
+    """
+
+    def __init__(self, roots: list[str], height: int, charset: Any) -> None:
+        import io
+        import json
+        import tarfile
+        from pathlib import Path
+
+        self.height, self.charset = height, charset
+        self.items: list[tuple[bytes, str, bool]] = []
+        self._io = io
+        for root in roots:
+            index = json.loads((Path(root) / "index.json").read_text("utf-8"))
+            for name in index["shards"]:
+                pngs: dict[str, bytes] = {}
+                with tarfile.open(Path(root) / name) as tar:
+                    for member in tar:
+                        key, ext = member.name.rsplit(".", 1)
+                        data = tar.extractfile(member).read()
+                        if ext == "png":
+                            pngs[key] = data
+                        else:
+                            meta = json.loads(data)
+                            self.items.append((pngs.pop(key), meta["text"], bool(meta["vertical"])))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, list[int], bool, str]:
+        from PIL import Image
+
+        png, text, vertical = self.items[i]
+        image = np.asarray(Image.open(self._io.BytesIO(png)).convert("L"))
+        return prepare_line(image, vertical, self.height), self.charset.encode(text), vertical, text
+
+
 def collate_lines(items: list) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     arrays, labels, vertical, texts = zip(*items, strict=True)
     x, frames = batch_lines(list(arrays))
@@ -49,6 +90,7 @@ def collate_lines(items: list) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
               "frames": torch.from_numpy(frames)}
     target = {"labels": torch.tensor([i for ids in labels for i in ids], dtype=torch.long),
               "lengths": torch.tensor([len(ids) for ids in labels], dtype=torch.long), "texts": list(texts),
+              "frames": torch.from_numpy(frames),
               "vertical": list(vertical)}
     return inputs, target
 
@@ -59,12 +101,13 @@ class LinesTask:
 
     def __init__(self, height: int = 32, vertical_prob: float = 0.5, train_size: int = 20000,
                  eval_size: int = 600, degrade: float = 0.0, max_chars: int = 24, eval_degrade: float = 0.0,
-                 eval_seed: int = 12345) -> None:
+                 eval_seed: int = 12345, shards: str = "") -> None:
         from yomitori.charset import default_charset
 
         self.charset = default_charset()
         self.height, self.vertical_prob, self.train_size, self.eval_size = height, vertical_prob, train_size, eval_size
         self.degrade, self.max_chars, self.eval_degrade, self.eval_seed = degrade, max_chars, eval_degrade, eval_seed
+        self.shards = [p for p in shards.split(",") if p] if isinstance(shards, str) else list(shards)
         self.collate = collate_lines
 
     def datasets(self, cfg: Any) -> tuple[Dataset, Dataset]:
@@ -76,7 +119,13 @@ class LinesTask:
                               degrade_strength=self.eval_degrade, max_chars=self.max_chars)
         n_train = cfg.limit_train or self.train_size
         n_eval = cfg.limit_test or self.eval_size
-        return (LineStream(cfg.seed, n_train, train_cfg, self.height, self.charset),
+        if self.shards:
+            train: Dataset = ShardLines(self.shards, self.height, self.charset)
+            if cfg.limit_train:
+                train = torch.utils.data.Subset(train, range(min(cfg.limit_train, len(train))))
+        else:
+            train = LineStream(cfg.seed, n_train, train_cfg, self.height, self.charset)
+        return (train,
                 LineStream(self.eval_seed, n_eval, eval_cfg, self.height, self.charset, per_epoch=False))
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -94,12 +143,11 @@ class LinesTask:
     def batch_size_of(target: dict[str, Any]) -> int:
         return len(target["lengths"])
 
-    def loss(self, output: torch.Tensor, target: dict[str, Any], frames: torch.Tensor | None = None) -> torch.Tensor:
-        # output: (N, T, C+1) -> CTC wants (T, N, C+1) log-probs; input lengths = all frames (padding
-        # is blank paper, which the model learns to read as blank)
+    def loss(self, output: torch.Tensor, target: dict[str, Any]) -> torch.Tensor:
+        # output: (N, T, C+1) -> CTC wants (T, N, C+1) log-probs. Each line's own frames are its
+        # input length, so no character can be emitted in the padding (decoding stops there too).
         log_probs = F.log_softmax(output.float(), dim=-1).transpose(0, 1)
-        n, t = output.shape[0], output.shape[1]
-        input_lengths = torch.full((n,), t, dtype=torch.long)
+        input_lengths = target["frames"].cpu().clamp(max=output.shape[1])
         return F.ctc_loss(log_probs, target["labels"].cpu(), input_lengths, target["lengths"].cpu(), blank=0,
                           reduction="mean", zero_infinity=True)
 

@@ -1,0 +1,103 @@
+"""The line recognizer: input preparation, direction paths, overfitting, determinism."""
+
+import numpy as np
+import pytest
+import torch
+
+from yomitori.models import create_model
+from yomitori.recognition.ctc import greedy_decode
+from yomitori.recognition.prepare import batch_lines, prepare_line
+
+
+def test_prepare_line_rotates_vertical_counter_clockwise():
+    col = np.full((100, 20), 255, np.uint8)
+    col[:10] = 0  # ink at the top of a vertical column
+    x = prepare_line(col, vertical=True, height=20)
+    assert x.shape == (20, 100)
+    assert x[:, :10].mean() > 0.9 and x[:, 20:].mean() < 0.1  # the top went to the left
+
+
+def test_prepare_line_horizontal_keeps_orientation_and_scales_height():
+    row = np.full((40, 200), 255, np.uint8)
+    row[:, :20] = 0
+    x = prepare_line(row, vertical=False, height=32)
+    assert x.shape == (32, 160) and x[:, :16].mean() > 0.9 and x[:, 20:].mean() < 0.1
+
+
+def test_batch_lines_pads_with_paper_and_counts_frames():
+    a, b = np.ones((32, 40), np.float32), np.ones((32, 18), np.float32)
+    x, frames = batch_lines([a, b])
+    assert x.shape == (2, 1, 32, 40) and frames.tolist() == [10, 4]
+    assert x[1, 0, :, 18:].sum() == 0
+
+
+def test_direction_flag_changes_the_output():
+    torch.manual_seed(0)
+    m = create_model("crnn_tiny", num_classes=20, height=32).eval()
+    torch.nn.init.normal_(m.direction.weight)
+    x = torch.rand(1, 1, 32, 64)
+    with torch.no_grad():
+        h, v = m(x, torch.tensor([0])), m(x, torch.tensor([1]))
+    assert h.shape == (1, 16, 21) and not torch.allclose(h, v)
+
+
+def _rendered_lines(n: int):
+    from yomitori.charset import default_charset
+    from yomitori.data.lines import LineConfig, render_line
+
+    cfg = LineConfig(height_px=32, min_chars=3, max_chars=5, vertical_prob=0.5, text="random")
+    try:
+        samples = [render_line(7, i, cfg) for i in range(n)]
+    except Exception as exc:  # noqa: BLE001 - no Japanese fonts on this machine
+        pytest.skip(f"cannot render lines here: {exc}")
+    cs = default_charset()
+    return samples, cs
+
+
+def test_tiny_crnn_overfits_a_few_lines():
+    samples, cs = _rendered_lines(4)
+    assert any(s.vertical for s in samples) and any(not s.vertical for s in samples)
+    alphabet = sorted({c for s in samples for c in s.text})  # a tiny charset keeps this test fast
+    to_id = {c: i for i, c in enumerate(alphabet)}
+    x, frames = batch_lines([prepare_line(s.image, s.vertical, 32) for s in samples])
+    x = torch.from_numpy(x)
+    vert = torch.tensor([s.vertical for s in samples], dtype=torch.long)
+    labels = torch.tensor([to_id[c] + 1 for s in samples for c in s.text])
+    lengths = torch.tensor([len(s.text) for s in samples])
+    torch.manual_seed(0)
+    m = create_model("crnn_tiny", num_classes=len(alphabet), height=32)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    for _ in range(500):
+        out = m(x, vert)
+        lp = torch.log_softmax(out, -1).transpose(0, 1)
+        loss = torch.nn.functional.ctc_loss(lp, labels, torch.from_numpy(frames), lengths)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < 0.01:
+            break
+    m.eval()
+    with torch.no_grad():
+        out = m(x, vert).numpy()
+    got = ["".join(alphabet[i] for i in greedy_decode(out[k], int(frames[k])).ids) for k in range(4)]
+    assert got == [s.text for s in samples], f"loss {loss.item():.3f}"
+
+
+def test_lines_task_training_is_deterministic(tmp_path):
+    from yomitori.train.config import TrainConfig
+    from yomitori.train.lines_task import LinesTask
+    from yomitori.train.loop import fit, seed_everything
+
+    _rendered_lines(1)
+    results = []
+    for run in range(2):
+        cfg = TrainConfig(task="lines", model="crnn_tiny", epochs=1, batch_size=4, test_batch_size=4,
+                          limit_train=8, limit_test=4, optimizer="adamw", out=str(tmp_path / f"r{run}"),
+                          logger="none", progress="off", seed=5)
+        task = LinesTask(height=32, max_chars=6)
+        seed_everything(cfg.seed)
+        model = create_model("crnn_tiny", **task.model_kwargs())
+        res = fit(cfg, task, model)
+        results.append((res["final"]["train_loss"], [p.detach().clone() for p in res["model"].parameters()]))
+    assert results[0][0] == results[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
