@@ -75,6 +75,17 @@ class ShardLines(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def lengths(self) -> list[int]:
+        """Long side of each line in pixels (from the PNG header), for width bucketing."""
+        import struct
+
+        out = []
+        for png, _, _ in self.items:
+            w, h = struct.unpack(">II", png[16:24])
+            out.append(max(w, h))
+        return out
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, list[int], bool, str]:
         from PIL import Image
 

@@ -8,6 +8,12 @@ Training (``pad=True``): the permutation is padded by wrapping so every rank get
 number of samples (DDP needs equal step counts); rank ``r`` takes ``perm[r::world]``.
 Evaluation (``pad=False``, ``shuffle=False``): rank ``r`` takes ``range(r, n, world)``, so every
 sample is counted exactly once across ranks.
+
+Why not ``DistributedSampler``: it shards the same way (seeded permutation, ``perm[r::W]``,
+``set_epoch``), but it cannot start inside an epoch (exact mid-epoch resume after an elastic
+restart) and it always pads, which would count some test samples twice. Because rank ``r``
+takes ``perm[r::W]``, the ranks' k-th batches of ``b`` together are the single process's k-th
+batch of ``W × b``: the same global batch trains the same way on any world size.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from torch.utils.data import Sampler
 
 class EpochSampler(Sampler[int]):
     def __init__(self, n: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1,
-                 pad: bool = True) -> None:
+                 pad: bool = True, lengths: list[int] | None = None, batch_size: int | None = None,
+                 bucket_batches: int = 50) -> None:
         self.n, self.seed, self.shuffle = n, seed, shuffle
+        self.lengths, self.batch_size, self.bucket_batches = lengths, batch_size, bucket_batches
         self.rank, self.world_size, self.pad = rank, world_size, pad
         self.epoch, self.start = 0, 0
 
@@ -33,12 +41,25 @@ class EpochSampler(Sampler[int]):
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
             order = torch.randperm(self.n, generator=g).tolist()
+            if self.lengths is not None and self.batch_size:
+                order = self._bucket(order, g)
         else:
             order = list(range(self.n))
         if self.pad and self.world_size > 1:
             total = -(-self.n // self.world_size) * self.world_size
             order = (order * (total // max(self.n, 1) + 1))[:total]
         return order[self.rank :: self.world_size]
+
+    def _bucket(self, order: list[int], g: torch.Generator) -> list[int]:
+        bs = self.batch_size * max(self.world_size, 1)  # ranks take interleaved shares of a global batch
+        chunk = bs * self.bucket_batches
+        out: list[int] = []
+        for a in range(0, len(order), chunk):
+            part = sorted(order[a : a + chunk], key=lambda i: self.lengths[i])
+            batches = [part[b : b + bs] for b in range(0, len(part), bs)]
+            for k in torch.randperm(len(batches), generator=g).tolist():
+                out.extend(batches[k])
+        return out
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._indices()[self.start :])
