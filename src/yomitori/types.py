@@ -9,7 +9,7 @@ line, character, in JSON, hOCR and the PDF text layer (converted there to points
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -60,12 +60,12 @@ class BBox:
         return cls(*(float(x) for x in v))
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     HORIZONTAL = "horizontal"  # left to right, lines top to bottom
     VERTICAL = "vertical"  # top to bottom, columns right to left
 
 
-class RegionClass(str, Enum):
+class RegionClass(StrEnum):
     TEXT = "text"
     TITLE = "title"
     TABLE = "table"

@@ -24,8 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from yomitori.cli.predict import load_any
     from yomitori.train.config import TrainConfig
-    from yomitori.train.loop import evaluate, make_loaders, resolve_device
-    from yomitori.train.loop import DistInfo
+    from yomitori.train.loop import DistInfo, evaluate, make_loaders, resolve_device
     from yomitori.train.tasks import create_task
 
     model, meta = load_any(args.checkpoint)

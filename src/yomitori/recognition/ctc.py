@@ -65,6 +65,18 @@ def _logsumexp(a: float, b: float) -> float:
     return m + math.log1p(math.exp(-abs(a - b)))
 
 
+class _Accumulator:
+    """Adds path probability to a prefix of the next beam (and records its emission frames)."""
+
+    def __init__(self, nxt: dict, nxt_emit: dict) -> None:
+        self.nxt, self.nxt_emit = nxt, nxt_emit
+
+    def __call__(self, prefix: tuple[int, ...], pb: float, pnb: float, frames: tuple[int, ...]) -> None:
+        cur = self.nxt.setdefault(prefix, [-math.inf, -math.inf])
+        cur[0], cur[1] = _logsumexp(cur[0], pb), _logsumexp(cur[1], pnb)
+        self.nxt_emit.setdefault(prefix, frames)
+
+
 def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = None,
                 lm: Callable[[tuple[int, ...], int], float] | None = None, lm_weight: float = 0.3,
                 prune: float = 1e-4) -> Decoded:
@@ -86,13 +98,7 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
         candidates = np.nonzero(row > log_prune)[0].tolist() or [int(row.argmax())]
         nxt: dict[tuple[int, ...], list[float]] = {}
         nxt_emit: dict[tuple[int, ...], tuple[int, ...]] = {}
-
-        def add(prefix, pb, pnb, frames):
-            cur = nxt.setdefault(prefix, [-math.inf, -math.inf])
-            cur[0], cur[1] = _logsumexp(cur[0], pb), _logsumexp(cur[1], pnb)
-            if prefix not in nxt_emit:
-                nxt_emit[prefix] = frames
-
+        add = _Accumulator(nxt, nxt_emit)
         for prefix, (pb, pnb) in beams.items():
             total = _logsumexp(pb, pnb)
             for k in candidates:

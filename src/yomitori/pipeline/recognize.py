@@ -1,0 +1,128 @@
+"""Recognize the text of every line found by layout, with the line recognizer of the runtime.
+
+Each line is cropped from the page (its box plus a margin), prepared exactly as in training
+(:func:`yomitori.recognition.prepare.prepare_line`: vertical lines rotated so reading runs left
+to right, height normalised), batched by width, run through the recognizer (PyTorch, ONNX
+Runtime or OpenVINO — whatever :mod:`yomitori.runtime` loaded) and CTC-decoded. Character boxes
+come from the frames that emitted each character, mapped back to page pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from yomitori.document import Char, Line, Region
+from yomitori.errors import UserError
+from yomitori.recognition.ctc import Decoded, beam_decode, greedy_decode
+from yomitori.recognition.prepare import STRIDE, batch_lines, prepare_line
+from yomitori.types import BBox, Direction, PageImage
+
+
+@dataclass
+class LineResult:
+    text: str
+    confidence: float
+    char_boxes: list[BBox]
+    char_confidences: list[float]
+
+
+class LineRecognizer:
+    """Wraps a loaded CRNN-family model (any runtime) with its charset and decoder settings."""
+
+    def __init__(self, model: Any, charset: Any | None = None, decoder: str = "greedy", beam_width: int = 8,
+                 max_batch_pixels: int = 32 * 4096 * 16) -> None:
+        from yomitori.charset import default_charset
+
+        self.model = model
+        meta = getattr(model, "meta", {}) or {}
+        self.height = int(meta.get("height") or meta.get("model_kwargs", {}).get("height") or 32)
+        self.charset = charset or default_charset()
+        want = meta.get("charset_sha256")
+        if want and want != self.charset.sha256:
+            raise UserError(f"line recognizer was trained on another charset (sha256 {want[:12]}…, "
+                            f"this build has {self.charset.sha256[:12]}…)")
+        self.decoder, self.beam_width, self.max_batch_pixels = decoder, beam_width, max_batch_pixels
+
+    def _decode(self, logits: np.ndarray, frames: int) -> Decoded:
+        if self.decoder == "beam":
+            return beam_decode(logits, self.beam_width, length=frames)
+        return greedy_decode(logits, length=frames)
+
+    def recognize(self, crops: Sequence[np.ndarray], vertical: Sequence[bool]) -> list[LineResult]:
+        """Read line crops (uint8 gray, dark on light); boxes in each crop's pixel coordinates."""
+        prepared = [prepare_line(c, v, self.height) for c, v in zip(crops, vertical, strict=True)]
+        order = sorted(range(len(prepared)), key=lambda i: prepared[i].shape[1])
+        results: list[LineResult | None] = [None] * len(prepared)
+        i = 0
+        while i < len(order):
+            # grow the batch while the padded batch stays within the pixel budget
+            j = i + 1
+            while j < len(order) and (j - i + 1) * prepared[order[j]].shape[1] * self.height <= self.max_batch_pixels:
+                j += 1
+            idx = order[i:j]
+            x, frames = batch_lines([prepared[k] for k in idx])
+            vert = np.array([bool(vertical[k]) for k in idx], np.int64)
+            logits = self.model(x, vertical=vert)
+            for row, k in enumerate(idx):
+                dec = self._decode(logits[row], int(frames[row]))
+                results[k] = self._to_result(dec, crops[k].shape, bool(vertical[k]), prepared[k].shape[1])
+            i = j
+        return [r for r in results if r is not None]
+
+    def _to_result(self, dec: Decoded, crop_shape: tuple[int, ...], vertical: bool, width_in: int) -> LineResult:
+        h, w = crop_shape[:2]
+        along = h if vertical else w  # crop pixels along the reading direction
+        scale = along / max(width_in, 1)  # crop pixels per model input column
+        centers = [(s + e) / 2 * STRIDE * scale for s, e in dec.spans]
+        starts = [s * STRIDE * scale for s, _ in dec.spans]
+        ends = [e * STRIDE * scale for _, e in dec.spans]
+        # tile the line: boundaries halfway between neighbouring characters
+        bounds = []
+        for k in range(len(centers)):
+            a = starts[k] if k == 0 else (centers[k - 1] + centers[k]) / 2
+            b = ends[k] if k == len(centers) - 1 else (centers[k] + centers[k + 1]) / 2
+            bounds.append((max(a, 0.0), min(b, float(along))))
+        boxes = [BBox(0, a, w, b) if vertical else BBox(a, 0, b, h) for a, b in bounds]
+        text = self.charset.decode(dec.ids)
+        return LineResult(text, dec.confidence, boxes, dec.confidences)
+
+
+def crop_line(pixels: np.ndarray, box: BBox, direction: Direction, margin: float = 0.12) -> tuple[np.ndarray, BBox]:
+    """Crop a line with a margin proportional to its thickness; returns the crop and its page box."""
+    thick = box.width if direction == Direction.VERTICAL else box.height
+    m = max(1.0, thick * margin)
+    x0, y0 = max(int(box.x0 - m), 0), max(int(box.y0 - m), 0)
+    x1, y1 = min(int(np.ceil(box.x1 + m)), pixels.shape[1]), min(int(np.ceil(box.y1 + m)), pixels.shape[0])
+    return pixels[y0:y1, x0:x1], BBox(x0, y0, x1, y1)
+
+
+def recognize_regions(page: PageImage, regions: list[Region], recognizer: LineRecognizer) -> list[Region]:
+    """Fill in text, confidence and character boxes of every line in ``regions`` (in place)."""
+    todo: list[tuple[Line, BBox]] = []
+    crops, vertical = [], []
+    for region in regions:
+        for line in region.lines:
+            crop, crop_box = crop_line(page.pixels, line.bbox, line.direction)
+            if crop.size == 0 or min(crop.shape) < 2:
+                continue
+            todo.append((line, crop_box))
+            crops.append(crop)
+            vertical.append(line.direction == Direction.VERTICAL)
+    if not todo:
+        return regions
+    for (line, crop_box), res in zip(todo, recognizer.recognize(crops, vertical), strict=True):
+        line.text = res.text
+        line.confidence = res.confidence
+        line.chars = []
+        for ch, box, conf in zip(res.text, res.char_boxes, res.char_confidences, strict=True):
+            page_box = BBox(crop_box.x0 + box.x0, crop_box.y0 + box.y0, crop_box.x0 + box.x1, crop_box.y0 + box.y1)
+            if line.direction == Direction.VERTICAL:  # span the line's own width, not the crop margin
+                page_box = BBox(line.bbox.x0, page_box.y0, line.bbox.x1, page_box.y1)
+            else:
+                page_box = BBox(page_box.x0, line.bbox.y0, page_box.x1, line.bbox.y1)
+            line.chars.append(Char(ch, page_box, conf))
+    return regions
