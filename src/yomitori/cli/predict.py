@@ -43,10 +43,16 @@ def load_any(path: str | Path) -> tuple[Any, dict[str, Any]]:
         model = create_model(ck["model_name"], **json.loads(ck["model_kwargs"]))
         model.load_state_dict(ck["model"])
     except (KeyError, TypeError, RuntimeError) as exc:
-        raise UserError(f"{path}: not a yomitori training checkpoint ({exc})") from None
+        raise UserError(f"{path}: not a yomitori training checkpoint ({str(exc).splitlines()[0]})") from None
     model.eval()
     labels = [str(i) for i in range(10)] if cfg["task"] == "mnist" else None
-    return model, {"task": cfg["task"], "config": cfg, "labels": labels}
+    meta = {"task": cfg["task"], "config": cfg, "labels": labels, "model": ck["model_name"],
+            "model_kwargs": json.loads(ck["model_kwargs"])}
+    if cfg["task"] == "lines":
+        from yomitori.charset import default_charset
+
+        meta.update(height=meta["model_kwargs"].get("height", 32), charset_sha256=default_charset().sha256)
+    return model, meta
 
 
 def run(args: argparse.Namespace) -> int:
