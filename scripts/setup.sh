@@ -27,3 +27,14 @@ fi
 # Fonts the data engine's tests and the synthetic renderers need (about 25 MB; root + apt only,
 # otherwise it prints what to install). `bash scripts/install_fonts.sh full` for training.
 bash scripts/install_fonts.sh minimal
+# pdftotext (poppler-utils): the searchable-PDF round-trip test extracts with it as well as with
+# PDFium (root + apt only; without it those checks are skipped).
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -q poppler-utils >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q poppler-utils >/dev/null 2>&1; } ||
+      echo "setup: could not install poppler-utils (pdftotext); its tests will be skipped" >&2
+  else
+    echo "setup: install poppler-utils (pdftotext) for the searchable-PDF tests" >&2
+  fi
+fi
