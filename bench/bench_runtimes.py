@@ -5,7 +5,8 @@
     .venv/bin/python bench/bench_runtimes.py --models lines --runs 100
 
 Latency: batch 1, median of ``--runs`` calls (>= 50) after warm-up. Throughput: items/s at a
-large batch (per model: 256 digits or characters, 32 lines, 4 pages), best of 3. Ratios are
+large batch (per model: 256 digits or characters, 32 lines, 4 pages). Every configuration is
+timed in ``--rounds`` interleaved rounds and each cell is the median over rounds. Ratios are
 against eager PyTorch fp32 with the same thread count. Models use the shipped weights when
 present, else random weights of the shipped architecture (speed does not depend on the values;
 INT8 is then calibrated on random inputs, which is fine for speed and meaningless for accuracy:
@@ -18,6 +19,7 @@ pipeline exists (see ``bench_read``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -38,7 +40,7 @@ class Case:
     key: str  # mnist | chars | lines | layout
     title: str
     build: Callable[[], tuple[torch.nn.Module, dict]]
-    shape: tuple[int, ...]  # one input, batch 1
+    shape: tuple[int, ...]  # one input, batch 1 (0: the model's own size on that axis)
     batch: int  # throughput batch
 
 
@@ -66,10 +68,9 @@ def cases(args: argparse.Namespace) -> list[Case]:
     crnn = [e.name for e in list_models(family="crnn") if not e.tiny]
     if crnn:
         name = args.line_model if args.line_model in crnn else crnn[0]
-        out.append(Case("lines", f"line recognizer ({name}, {args.line_height}x{args.line_width})",
-                        lambda: _shipped_or(WEIGHTS / "lines.safetensors", name, height=args.line_height,
-                                            num_classes=args.line_classes),
-                        (1, 1, args.line_height, args.line_width), 32))
+        out.append(Case("lines", f"line recognizer ({name}, width {args.line_width})",
+                        lambda: _shipped_or(WEIGHTS / "lines.safetensors", name, num_classes=args.line_classes),
+                        (1, 1, 0, args.line_width), 32))
     seg = [e.name for e in list_models(family="segmentation") if not e.tiny]
     if seg:
         out.append(Case("layout", f"layout ({seg[0]}, {args.page_size} px)",
@@ -126,41 +127,67 @@ def configs(precisions: list[str]) -> list[tuple[str, str, dict]]:
 
 
 def bench_model(case: Case, args: argparse.Namespace, tmp: Path) -> list[dict]:
-    from yomitori.export import export_model
-    from yomitori.runtime import get_backend
+    """Load every (runtime, precision), then time them in ``--rounds`` interleaved rounds.
+
+    Interleaving spreads any background load over all configurations alike; each cell is the
+    median over rounds (latency: of per-round medians of ``--runs`` calls).
+    """
+    from yomitori.export.spec import example_shape
 
     model, meta = case.build()
+    own = example_shape(model)
+    case.shape = tuple(d or own[i] for i, d in enumerate(case.shape))
     x1 = np.random.default_rng(0).standard_normal(case.shape).astype(np.float32)
     xb = np.random.default_rng(1).standard_normal((case.batch, *case.shape[1:])).astype(np.float32)
-    rows = []
+    loaded = []
+    reference = None
     for runtime, precision, options in configs(args.precisions):
         label = precision + (" (bf16 compute)" if options.get("inference_precision") == "bf16" else "")
         try:
-            if runtime == "torch":
-                m = get_backend("torch").from_module(model, meta, threads=args.threads)
-            else:
-                fmt = "onnx" if runtime == "onnxruntime" else "openvino"
-                path = tmp / case.key / fmt / precision / f"model{'.onnx' if fmt == 'onnx' else '.xml'}"
-                if not path.exists():
-                    export_model(model, meta, path.parent, fmt=fmt, precision=precision, stem="model",
-                                 calibration=_calibration(case, meta, args.calibration_samples),
-                                 calibration_samples=args.calibration_samples, evaluate=False,
-                                 check=precision == "fp32", threads=args.threads)
-                m = get_backend(runtime).load(path, precision=precision, threads=args.threads, **options)
-            latency = time_latency(lambda m=m: m(x1), args.runs)
-            throughput = time_throughput(lambda m=m: m(xb), case.batch)
+            with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars
+                m = _load(case, model, meta, runtime, precision, options, args, tmp)
+            out = m(x1)
+            out = np.asarray(out[0] if isinstance(out, tuple) else out)
         except Exception as exc:  # noqa: BLE001 - one failing runtime must not end the table
             print(f"{case.key} {runtime} {label}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
+        reference = out if reference is None else reference
+        loaded.append((runtime, label, m, float(np.abs(out - reference).max())))
+    timings: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(loaded))}
+    for _ in range(args.rounds):
+        for i, (_, _, m, _) in enumerate(loaded):
+            timings[i].append((time_latency(lambda m=m: m(x1), args.runs),
+                               time_throughput(lambda m=m: m(xb), case.batch, repeats=1)))
+    rows = []
+    for i, (runtime, label, _, diff) in enumerate(loaded):
+        latency = statistics.median(t[0] for t in timings[i])
+        throughput = statistics.median(t[1] for t in timings[i])
         rows.append({"model": case.title, "runtime": runtime, "precision": label,
-                     "latency_ms": latency, "throughput": throughput})
-        print(f"  {case.key:<6} {runtime:<12} {label:<20} {latency:8.2f} ms  {throughput:9.1f}/s",
-              file=sys.stderr, flush=True)
+                     "latency_ms": latency, "throughput": throughput, "diff": diff})
+        print(f"  {case.key:<6} {runtime:<12} {label:<20} {latency:8.2f} ms  {throughput:9.1f}/s  "
+              f"max|diff| {diff:.1e}", file=sys.stderr, flush=True)
     base = next(r for r in rows if r["runtime"] == "torch")
     for r in rows:
         r["latency_x"] = base["latency_ms"] / r["latency_ms"]
         r["throughput_x"] = r["throughput"] / base["throughput"]
     return rows
+
+
+def _load(case: Case, model: torch.nn.Module, meta: dict, runtime: str, precision: str, options: dict,
+          args: argparse.Namespace, tmp: Path):  # noqa: ANN202 - an InferenceModel
+    from yomitori.export import export_model
+    from yomitori.runtime import get_backend
+
+    if runtime == "torch":
+        return get_backend("torch").from_module(model, meta, threads=args.threads)
+    fmt = "onnx" if runtime == "onnxruntime" else "openvino"
+    path = tmp / case.key / fmt / precision / f"model{'.onnx' if fmt == 'onnx' else '.xml'}"
+    if not path.exists():
+        export_model(model, meta, path.parent, fmt=fmt, precision=precision, stem="model",
+                     calibration=_calibration(case, meta, args.calibration_samples),
+                     calibration_samples=args.calibration_samples, evaluate=False,
+                     check=precision == "fp32", threads=args.threads)
+    return get_backend(runtime).load(path, precision=precision, threads=args.threads, **options)
 
 
 def bench_read(pages: list[str], runtimes: list[str], threads: int | None) -> list[dict]:
@@ -181,11 +208,12 @@ def bench_read(pages: list[str], runtimes: list[str], threads: int | None) -> li
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| model | runtime | precision | latency b=1 (ms) | vs torch | throughput (items/s) | vs torch |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("| model | runtime | precision | latency b=1 (ms) | vs torch | throughput (items/s) | vs torch "
+          "| max abs diff vs torch |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['model']} | {r['runtime']} | {r['precision']} | {r['latency_ms']:.2f} | "
-              f"{r['latency_x']:.2f}x | {r['throughput']:.0f} | {r['throughput_x']:.2f}x |")
+              f"{r['latency_x']:.2f}x | {r['throughput']:.0f} | {r['throughput_x']:.2f}x | {r['diff']:.1e} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", choices=("mnist", "chars", "lines", "layout"))
     p.add_argument("--precisions", nargs="*", default=["fp32", "fp16", "int8"])
     p.add_argument("--runs", type=int, default=50, help="batch-1 calls timed (median; >= 50 for the table)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per model (median over rounds)")
     p.add_argument("--threads", type=int, default=None, help="threads for every runtime (default: all cores)")
     p.add_argument("--quick", action="store_true", help="10 runs, fp32 and int8 only")
     p.add_argument("--calibration-samples", type=int, default=64)
@@ -200,14 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--char-size", type=int, default=48)
     p.add_argument("--char-classes", type=int, default=3000)
     p.add_argument("--line-model", default="crnn_resnet_small")
-    p.add_argument("--line-height", type=int, default=48)
     p.add_argument("--line-width", type=int, default=512)
     p.add_argument("--line-classes", type=int, default=7000)
     p.add_argument("--page-size", type=int, default=512)
     p.add_argument("--read", nargs="*", metavar="PAGE", help="also time `read` end to end on these pages")
     args = p.parse_args(argv)
     if args.quick:
-        args.runs, args.precisions = 10, [q for q in args.precisions if q != "fp16"]
+        args.runs, args.rounds, args.precisions = 10, 1, [q for q in args.precisions if q != "fp16"]
     if args.threads:
         torch.set_num_threads(args.threads)
     from yomitori.runtime import available_backends, default_backend

@@ -68,10 +68,15 @@ def test_crnn_like_model_takes_two_widths(tmp_path):
         assert np.abs(got - ref.numpy()).max() <= 1e-4
 
 
+FP16_MODELS = ["cnn_tiny"] + [e.name for e in list_models(family="crnn") if e.tiny][:1]
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_fp16_export_is_close(tmp_path, fmt):
+@pytest.mark.parametrize("name", FP16_MODELS)
+def test_fp16_export_is_close(tmp_path, fmt, name):
+    """Also a guard: ONNX Runtime 1.32 crashed on fp16 graphs with an LSTM at optimization level ALL."""
     torch.manual_seed(0)
-    result = export_model(create_model("cnn_tiny"), {}, tmp_path, fmt=fmt, precision="fp16", threads=1)
+    result = export_model(create_model(name), {}, tmp_path, fmt=fmt, precision="fp16", threads=1)
     assert max(result.parity.values()) < 5e-2
 
 

@@ -21,6 +21,7 @@ from yomitori.export.spec import forward_args, make_inputs, output_names_for, sp
 
 DEFAULT_OPSET = 17
 EXPORTERS = ("auto", "torchscript", "dynamo")
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
 
 
 class ExportError(UserError):
@@ -91,13 +92,15 @@ def convert_onnx_fp16(data: bytes) -> bytes:
     """fp32 ONNX → fp16 weights and compute, keeping fp32 inputs and outputs."""
     try:
         import onnx
-        from onnxruntime.transformers.float16 import convert_float_to_float16
+        from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
     except ImportError:
         raise UserError("fp16 ONNX needs onnx and onnxruntime: pip install 'yomitori[onnx]'") from None
     model = onnx.load_from_string(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        half = convert_float_to_float16(model, keep_io_types=True)
+        # Recurrent ops stay fp32: ONNX Runtime has no fp16 CPU kernels for them.
+        half = convert_float_to_float16(model, keep_io_types=True,
+                                        op_block_list=[*DEFAULT_OP_BLOCK_LIST, *RECURRENT_OPS])
     return half.SerializeToString()
 
 

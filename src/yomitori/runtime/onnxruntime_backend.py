@@ -41,7 +41,10 @@ class OnnxRuntimeBackend:
         opts.intra_op_num_threads = threads or 0
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT 1.32 crashes (SIGSEGV) creating a session for fp16 graphs with LSTMs at level ALL
+        # (its CPU layout transformations); EXTENDED keeps every fusion and is safe.
+        opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED if precision == "fp16"
+                                         else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
         opts.log_severity_level = 3  # errors only: shape-inference warnings are noise here
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         return OnnxRuntimeModel(session, meta, precision)
