@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,3 +127,53 @@ def recognize_regions(page: PageImage, regions: list[Region], recognizer: LineRe
                 page_box = BBox(page_box.x0, line.bbox.y0, page_box.x1, line.bbox.y1)
             line.chars.append(Char(ch, page_box, conf))
     return regions
+
+
+# --- shipped models -------------------------------------------------------------------------
+
+LINE_WEIGHTS = "lines_crnn.safetensors"
+LAYOUT_WEIGHTS_PREFIX = "layout_"
+
+
+def weights_dir() -> Path:
+    """Folder of the weights shipped inside the package (``$YOMITORI_WEIGHTS`` overrides)."""
+    import os
+
+    env = os.environ.get("YOMITORI_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+def find_weights(name_or_prefix: str, exact: bool = True) -> Path:
+    folder = weights_dir()
+    if exact:
+        path = folder / name_or_prefix
+        if not path.exists():
+            raise UserError(f"{path}: shipped weights missing (reinstall yomitori, or set YOMITORI_WEIGHTS)")
+        return path
+    found = sorted(folder.glob(f"{name_or_prefix}*.safetensors"))
+    if not found:
+        raise UserError(f"{folder}: no shipped {name_or_prefix}*.safetensors weights")
+    return found[0]
+
+
+@dataclass
+class Models:
+    layout: Any
+    recognizer: LineRecognizer
+    info: dict[str, Any]
+
+
+def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str = "greedy") -> Models:
+    """Load the shipped layout network and line recognizer on one runtime."""
+    from yomitori.runtime import default_backend, get_backend
+
+    name = default_backend() if backend == "auto" else backend
+    rt = get_backend(name)
+    line_path = find_weights(LINE_WEIGHTS)
+    layout_path = find_weights(LAYOUT_WEIGHTS_PREFIX, exact=False)
+    line_model = rt.load(line_path, threads=threads)
+    layout_model = rt.load(layout_path, threads=threads)
+    info = {"backend": name, "line_recognizer": line_path.name, "layout": layout_path.name,
+            "line_recognizer_meta": {k: line_model.meta.get(k) for k in ("model", "epochs", "metrics")},
+            "layout_meta": {k: layout_model.meta.get(k) for k in ("model", "epochs", "metrics")}}
+    return Models(layout_model, LineRecognizer(line_model, decoder=decoder), info)
