@@ -19,7 +19,8 @@ Examples:
   yomitori train --task mnist --model resnet18 --optimizer adamw --epochs 5
   yomitori train --task mnist --resume auto --out runs/mnist       # continue where it stopped
   yomitori train --task mnist --logger tensorboard,visdom          # watch it live
-  torchrun --nproc-per-node 2 -m yomitori.cli train --task mnist   # distributed (see README)
+  yomitori train --task mnist --nproc 2 --threads 1                # 2 CPU processes (DDP, gloo)
+  torchrun --nproc-per-node 2 -m yomitori.cli train --task mnist   # distributed (docs/distributed.md)
 
 Each epoch writes OUT/last.pt and OUT/best.pt (full training state); --save-weights writes the
 best model as safetensors + JSON metadata for `yomitori predict` and `yomitori read`."""

@@ -179,7 +179,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
     """One pass over this rank's share of the epoch; returns mean loss and samples/s."""
     model.train()
     loss_sum, n_samples, t0 = 0.0, 0, time.perf_counter()
-    micro, completed = 0, False
+    micro, group_samples, completed = 0, 0, False
     n_batches = len(loader)  # this rank's batches left in the epoch (equal on every rank)
     for inputs, target in loader:
         inputs = _to_device(inputs, device, cfg.channels_last)
@@ -197,6 +197,12 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
                 loss = task.loss(output, target)
             scaled = loss / group
             (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        # every micro-batch counts in the epoch's loss, not only the last of each group
+        bs = task.batch_size_of(target) if hasattr(task, "batch_size_of") else len(target)
+        loss_v = loss.item()
+        loss_sum += loss_v * bs
+        n_samples += bs
+        group_samples += bs
         if not boundary:
             continue
         if cfg.grad_clip:
@@ -212,12 +218,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
         sched.step()
         st.step_in_epoch += 1
         st.global_step += 1
-        bs = task.batch_size_of(target) if hasattr(task, "batch_size_of") else len(target)
-        loss_v = loss.item()
-        loss_sum += loss_v * bs
-        n_samples += bs
         if progress is not None:
-            progress.update(bs, loss_v)
+            progress.update(group_samples, loss_v)
+        group_samples = 0
         if on_step is not None:
             on_step(loss_v)
         if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
@@ -316,6 +319,11 @@ def fit(cfg: TrainConfig, task: Any, model: nn.Module, resume: str | Path | None
         if not train_metrics["completed"] and st.step_in_epoch < steps_per_epoch:
             save("last.pt")  # stopped inside the epoch (max_steps): keep the exact mid-epoch state
             break
+        if info.world_size > 1:  # report the whole group's loss and throughput, not rank 0's share
+            t = torch.tensor([train_metrics["loss"], train_metrics["samples_per_s"]], dtype=torch.float64,
+                             device=device)
+            dist.all_reduce(t)
+            train_metrics["loss"], train_metrics["samples_per_s"] = t[0].item() / info.world_size, t[1].item()
         metrics, stats = evaluate(train_model, test_loader, task, device, cfg.amp)
         record = {"epoch": st.epoch + 1, "train_loss": train_metrics["loss"],
                   "samples_per_s": train_metrics["samples_per_s"], "seconds": train_metrics["seconds"],
