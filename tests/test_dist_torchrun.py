@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -42,10 +43,26 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
-    res = subprocess.run(cmd, env=_env(**env), capture_output=True, text=True, timeout=TIMEOUT)
-    assert res.returncode == 0, f"{' '.join(cmd)}\n--- stdout\n{res.stdout[-3000:]}\n--- stderr\n{res.stderr[-6000:]}"
+def _start(cmd: list[str], **env: str) -> subprocess.Popen:
+    # a session of its own, so that a hang is cleaned up with all of torchrun's workers
+    return subprocess.Popen(cmd, env=_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"timed out after {TIMEOUT}s: {' '.join(proc.args)}\n{out[-3000:]}\n{err[-6000:]}")
+    res = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert res.returncode == 0, f"{' '.join(proc.args)}\n--- stdout\n{out[-3000:]}\n--- stderr\n{err[-6000:]}"
     return res
+
+
+def _run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
+    return _finish(_start(cmd, **env))
 
 
 def _result(out: Path) -> tuple[dict[str, torch.Tensor], list[dict]]:
@@ -76,15 +93,13 @@ def test_two_torchrun_agents_as_two_nodes(tmp_path, tiny_mnist_dir, reference_ru
     agent = [*TORCHRUN, "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
              "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "two-nodes", "--local-addr", "127.0.0.1",
              "--monitor-interval", "0.5", "-m", "yomitori.cli", *_train_args(tiny_mnist_dir, tmp_path)]
-    first = subprocess.Popen(agent, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first, second = _start(agent), _start(agent)
     try:
-        second = _run(agent)
-        first_out, _ = first.communicate(timeout=TIMEOUT)
+        log = _finish(first).stdout + _finish(second).stdout
     finally:
-        if first.poll() is None:
-            first.kill()
-    assert first.returncode == 0, first_out[-6000:]
-    log = first_out + second.stdout
+        for proc in (first, second):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
     assert log.count("yomitori: 2 processes (gloo)") == 1  # rank 0 alone logs, whichever node it is
     assert log.count("epoch 3/3:") == 1
     _assert_same_result(tmp_path, reference_run)
