@@ -235,7 +235,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, task: Any, opt, sched,
 def make_loaders(task: Any, cfg: TrainConfig, train_ds: Dataset, test_ds: Dataset, info: DistInfo,
                  device: torch.device):
     collate = getattr(task, "collate", None)
-    train_sampler = EpochSampler(len(train_ds), cfg.seed, True, info.rank, info.world_size, pad=True)
+    lengths = getattr(train_ds, "lengths", None)  # variable-size samples: bucket batches by length
+    train_sampler = EpochSampler(len(train_ds), cfg.seed, True, info.rank, info.world_size, pad=True,
+                                 lengths=lengths, batch_size=cfg.batch_size if lengths is not None else None)
     test_sampler = EpochSampler(len(test_ds), cfg.seed, False, info.rank, info.world_size, pad=False)
     common = {"num_workers": cfg.num_workers, "pin_memory": device.type == "cuda", "collate_fn": collate,
               "persistent_workers": False}
