@@ -146,3 +146,23 @@ def test_transformer_head_falls_back_to_dynamo(tmp_path):
         pytest.skip("no transformer-head crnn registered")
     result = export_model(create_model(names[0], num_classes=20), {}, tmp_path, fmt="onnx", threads=1)
     assert result.exporter == "dynamo" and max(result.parity.values()) <= 1e-4
+
+
+def test_int8_lines_reports_cer_change(tmp_path):
+    """The `lines` hooks: calibrate on synthetic train lines, CER on held-out ones (needs fonts)."""
+    crnn = [e.name for e in list_models(family="crnn") if e.tiny]
+    if not crnn:
+        pytest.skip("no tiny crnn registered")
+    from yomitori.data.lines import LineConfig, render_line
+
+    try:
+        render_line(0, 0, LineConfig(split="eval"))
+    except UserError as exc:
+        pytest.skip(str(exc))
+    torch.manual_seed(0)
+    model = create_model(crnn[0])
+    meta = {"task": "lines", "model_kwargs": {"height": model.height}}
+    result = export_model(model, meta, tmp_path, fmt="openvino", precision="int8", calibration_samples=4,
+                          eval_limit=4, threads=1)
+    cer = result.accuracy["cer"]
+    assert cer["reference"] >= 0 and cer["candidate"] >= 0

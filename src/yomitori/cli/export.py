@@ -15,8 +15,9 @@ width, layout networks any height and width.
 
 Every export is checked: outputs of the exported graph vs PyTorch on the same random inputs
 (max |diff| must be <= 1e-4 in fp32). INT8 is post-training quantization with NNCF, calibrated
-on the task's training data (MNIST: 300 training images), and prints the change in test
-accuracy (MNIST: all 10,000 test images).
+on the task's training data (MNIST: 300 training images; lines: 300 synthetic lines), and prints
+the change of the task's metric (MNIST: accuracy on all 10,000 test images; lines: CER on 300
+held-out synthetic lines, --eval-limit to change).
 
 Examples:
   yomitori export src/yomitori/weights/mnist_cnn.safetensors --format onnx
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     diffs = ", ".join(f"{shape}: {d:.2e}" for shape, d in result.parity.items())
     print(f"max |exported - PyTorch| on the same inputs: {diffs}")
     for metric, v in (result.accuracy or {}).items():
-        print(f"{metric}: {v['reference']:.2f} (fp32 PyTorch) -> {v['candidate']:.2f} ({args.precision} "
+        print(f"{metric} (%): {v['reference']:.2f} (fp32 PyTorch) -> {v['candidate']:.2f} ({args.precision} "
               f"{args.format}), change {v['change']:+.2f} points")
     if result.accuracy is None and args.precision != "fp32" and not args.no_eval:
         print(f"accuracy change: no evaluator registered for task {meta.get('task')!r}")

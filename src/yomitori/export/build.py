@@ -195,5 +195,13 @@ def _check(model: nn.Module, result: ExportResult, threads: int | None, evaluate
         from yomitori.runtime.torch_backend import TorchBackend
 
         reference = TorchBackend().from_module(model, result.meta)
-        result.accuracy = accuracy_change(result.meta.get("task"), lambda x: reference(x),
-                                          lambda x: runtime(x), result.meta, eval_limit)
+        result.accuracy = accuracy_change(result.meta.get("task"), _first(reference), _first(runtime),
+                                          result.meta, eval_limit)
+
+
+def _first(model: Any):  # noqa: ANN202 - predict: (x, **extra) -> the first output
+    def predict(x: np.ndarray, **extra: np.ndarray) -> np.ndarray:
+        out = model(x, **extra)
+        return out[0] if isinstance(out, tuple) else out
+
+    return predict

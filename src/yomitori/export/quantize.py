@@ -9,8 +9,10 @@ name, each with batch 1). Tasks register where their calibration and evaluation 
     @register_evaluator("lines")
     def line_cer(predict: Callable[[np.ndarray], np.ndarray], meta: dict, limit: int | None) -> dict: ...
 
-MNIST is registered here (training images to calibrate, the 10,000 test images to evaluate);
-the synthetic data engine registers its tasks the same way, or a caller passes ``calibration``.
+Registered here: ``mnist`` (training images to calibrate, the 10,000 test images to evaluate)
+and ``lines`` (synthetic lines of the data engine: train split to calibrate, the held-out eval
+split to measure CER, half vertical). Other tasks register the same way, or a caller passes
+``calibration``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from yomitori.errors import UserError
 
 Calibration = Iterable[np.ndarray | dict[str, np.ndarray]]
-Predict = Callable[[np.ndarray], np.ndarray]
+Predict = Callable[..., np.ndarray]  # (x, **extra inputs) -> first output
 
 _CALIBRATION: dict[str, Callable[[dict[str, Any], int], Calibration]] = {}
 _EVALUATORS: dict[str, Callable[[Predict, dict[str, Any], int | None], dict[str, float]]] = {}
@@ -142,3 +144,53 @@ def mnist_accuracy(predict: Predict, meta: dict[str, Any], limit: int | None) ->
     for i in range(0, len(x), 500):
         correct += int((predict(x[i : i + 500]).argmax(1) == y[i : i + 500]).sum())
     return {"accuracy": 100.0 * correct / max(len(x), 1)}
+
+
+# --- text lines (CRNN family) ------------------------------------------------------------------
+
+def _line_config(meta: dict[str, Any], split: str):  # noqa: ANN202 - a LineConfig
+    from yomitori.data.lines import LineConfig
+
+    return LineConfig(height_px=_line_height(meta), split=split, vertical_prob=0.5)
+
+
+def _line_height(meta: dict[str, Any]) -> int:
+    return int(meta.get("height") or meta.get("model_kwargs", {}).get("height") or 32)
+
+
+def _line_input(sample: Any, height: int) -> tuple[np.ndarray, np.ndarray, int]:
+    from yomitori.recognition.prepare import batch_lines, prepare_line
+
+    x, frames = batch_lines([prepare_line(sample.image, sample.vertical, height)])
+    return x, np.array([int(sample.vertical)], np.int64), int(frames[0])
+
+
+@register_calibration("lines")
+def line_calibration(meta: dict[str, Any], n: int) -> Iterator[dict[str, np.ndarray]]:
+    """``n`` synthetic training-split lines (seed 0), half vertical, batch 1 each."""
+    from yomitori.data.lines import render_line
+
+    cfg, height = _line_config(meta, "train"), _line_height(meta)
+    for i in range(n):
+        x, vertical, _ = _line_input(render_line(0, i, cfg), height)
+        yield {"image": x, "vertical": vertical}
+
+
+@register_evaluator("lines")
+def line_cer(predict: Predict, meta: dict[str, Any], limit: int | None) -> dict[str, float]:
+    """CER (%) on held-out synthetic lines (eval fonts and texts, seed 12345, 300 unless ``limit``)."""
+    from yomitori.charset import default_charset
+    from yomitori.data.lines import render_line
+    from yomitori.recognition.ctc import greedy_decode
+    from yomitori.recognition.metrics import edit_distance
+
+    charset, cfg, height = default_charset(), _line_config(meta, "eval"), _line_height(meta)
+    edits = chars = 0
+    for i in range(limit or 300):
+        sample = render_line(12345, i, cfg)
+        x, vertical, frames = _line_input(sample, height)
+        logits = predict(x, vertical=vertical)
+        hyp = charset.decode(greedy_decode(logits[0], frames).ids)
+        edits += edit_distance(hyp, sample.text)
+        chars += len(sample.text)
+    return {"cer": 100.0 * edits / max(chars, 1)}

@@ -37,8 +37,12 @@ _BACKENDS: dict[str, tuple[str, str, str, str | None]] = {
     "onnxruntime": ("yomitori.runtime.onnxruntime_backend", "OnnxRuntimeBackend", "onnxruntime", "onnx"),
     "openvino": ("yomitori.runtime.openvino_backend", "OpenVinoBackend", "openvino", "openvino"),
 }
-# Fastest first, by bench/bench_runtimes.py (batch-1 latency, fp32, every shipped model family).
-MEASURED_ORDER: tuple[str, ...] = ("openvino", "onnxruntime", "torch")
+# Fastest first at the default precision (fp32), by bench/bench_runtimes.py --threads 1 (batch-1
+# latency, docs/deploy.md): ONNX Runtime 1.6-2x ahead of OpenVINO on the digit and character
+# classifiers, level (within noise) on the line recognizer and layout network, both 1.6-13x
+# ahead of eager PyTorch. At int8 or with bf16 compute OpenVINO is fastest: callers that choose
+# those precisions should choose the backend too.
+MEASURED_ORDER: tuple[str, ...] = ("onnxruntime", "openvino", "torch")
 
 
 class MissingRuntimeError(UserError):
