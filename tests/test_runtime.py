@@ -112,12 +112,16 @@ def test_missing_runtime_names_the_extra(monkeypatch, name, extra):
         get_backend(name)
     assert name not in available_backends()
     assert default_backend() in available_backends()
+    monkeypatch.setitem(sys.modules, "onnxruntime" if name == "openvino" else "openvino", None)
+    with pytest.raises(MissingRuntimeError, match="needs ONNX Runtime or OpenVINO"):
+        default_backend("int8")
 
 
 def test_default_is_fastest_installed():
     available = available_backends()
     assert "torch" in available
     assert default_backend() == next(b for b in MEASURED_ORDER if b in available)
+    assert default_backend("int8") in ("openvino", "onnxruntime")
     assert get_backend("auto").name == default_backend()
     with pytest.raises(UserError, match="unknown backend"):
         get_backend("tensorrt")

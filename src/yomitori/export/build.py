@@ -122,6 +122,9 @@ def export_model(model: nn.Module, meta: dict[str, Any], out_dir: str | Path, *,
         except ImportError:
             raise UserError("OpenVINO export needs openvino: pip install 'yomitori[openvino]'") from None
     model = model.eval()
+    # Self-describing exports: the registry name and constructor arguments, whatever the source.
+    meta = {"model": getattr(model, "yomitori_name", None),
+            "model_kwargs": getattr(model, "yomitori_config", {}), **meta}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or getattr(model, "yomitori_name", "model")

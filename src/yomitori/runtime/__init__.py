@@ -2,6 +2,7 @@
 
 from yomitori.runtime.base import (
     MEASURED_ORDER,
+    ORDER_BY_PRECISION,
     Backend,
     InferenceModel,
     MissingRuntimeError,
@@ -12,6 +13,7 @@ from yomitori.runtime.base import (
 
 __all__ = [
     "MEASURED_ORDER",
+    "ORDER_BY_PRECISION",
     "Backend",
     "InferenceModel",
     "MissingRuntimeError",

@@ -13,9 +13,9 @@ exported graph; OpenVINO's compute precision (``INFERENCE_PRECISION_HINT``) is s
 the caller asks for ``bf16``, because on CPUs with bf16 support OpenVINO would otherwise lower
 fp32 graphs to bf16 silently.
 
-``default_backend()`` is the first installed runtime in :data:`MEASURED_ORDER`, the order of
-batch-1 latency measured by ``bench/bench_runtimes.py`` on this project's CPU machines
-(see docs/deploy.md for the table).
+``default_backend(precision="fp32")`` is the first installed runtime in :data:`MEASURED_ORDER`
+(for int8/fp16: :data:`ORDER_BY_PRECISION`), the order of batch-1 latency measured by
+``bench/bench_runtimes.py`` on this project's CPU machines (see docs/deploy.md for the table).
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ _BACKENDS: dict[str, tuple[str, str, str, str | None]] = {
 # Fastest first at the default precision (fp32), by bench/bench_runtimes.py --threads 1 (batch-1
 # latency, docs/deploy.md): ONNX Runtime 1.6-2x ahead of OpenVINO on the digit and character
 # classifiers, level (within noise) on the line recognizer and layout network, both 1.6-13x
-# ahead of eager PyTorch. At int8 or with bf16 compute OpenVINO is fastest: callers that choose
-# those precisions should choose the backend too.
+# ahead of eager PyTorch.
 MEASURED_ORDER: tuple[str, ...] = ("onnxruntime", "openvino", "torch")
+# At int8 OpenVINO leads (lines 1.5x, layout 2.2x ONNX Runtime); fp16 is no faster than fp32 on
+# CPUs without AVX512-FP16, and slower on ONNX Runtime. PyTorch runs fp32 only.
+ORDER_BY_PRECISION: dict[str, tuple[str, ...]] = {
+    "fp32": MEASURED_ORDER, "fp16": ("openvino", "onnxruntime"), "int8": ("openvino", "onnxruntime")}
 
 
 class MissingRuntimeError(UserError):
@@ -99,10 +102,10 @@ def backend_names() -> tuple[str, ...]:
     return tuple(_BACKENDS)
 
 
-def available_backends() -> list[str]:
-    """Installed backends, fastest first."""
+def available_backends(precision: str = "fp32") -> list[str]:
+    """Installed backends that run ``precision``, fastest first."""
     names = []
-    for name in MEASURED_ORDER:
+    for name in ORDER_BY_PRECISION.get(precision, MEASURED_ORDER):
         try:
             _check_installed(name)
         except MissingRuntimeError:
@@ -111,10 +114,13 @@ def available_backends() -> list[str]:
     return names
 
 
-def default_backend() -> str:
-    """The fastest installed backend (torch is always installed)."""
-    available = available_backends()
-    return available[0] if available else "torch"
+def default_backend(precision: str = "fp32") -> str:
+    """The fastest installed backend for ``precision`` (fp32: torch is always installed)."""
+    available = available_backends(precision)
+    if not available:
+        hint = install_hint("openvino")
+        raise MissingRuntimeError(f"precision {precision} needs ONNX Runtime or OpenVINO: {hint}")
+    return available[0]
 
 
 def check_precision(precision: str, supported: Sequence[str], backend: str) -> None:

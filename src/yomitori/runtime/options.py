@@ -11,18 +11,24 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from yomitori.runtime.base import PRECISIONS, InferenceModel, backend_names, get_backend
+from yomitori.runtime.base import (
+    PRECISIONS,
+    InferenceModel,
+    backend_names,
+    default_backend,
+    get_backend,
+)
 
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    backend: str = "auto"  # auto: default_backend(), the fastest installed
+    backend: str = "auto"  # auto: default_backend(precision), the fastest installed
     precision: str = "fp32"
     threads: int | None = None  # None: the runtime's default (all cores)
     inference_precision: str = "f32"  # OpenVINO compute precision: f32 | bf16
 
     def load(self, weights: str | Path) -> InferenceModel:
-        backend = get_backend(self.backend)
+        backend = get_backend(default_backend(self.precision) if self.backend == "auto" else self.backend)
         options = {"inference_precision": self.inference_precision} if backend.name == "openvino" else {}
         return backend.load(weights, precision=self.precision, threads=self.threads, **options)
 
