@@ -64,6 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch threads per process")
     p.add_argument("--resume", help="checkpoint to resume from, or 'auto' for OUT/last.pt if present")
     p.add_argument("--save-weights", help="write the best model here as .safetensors + .json")
+    p.add_argument("--init-weights", help="start from these .safetensors weights (warm start, new schedule)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="task option (e.g. --set height=32); repeatable")
     try:
@@ -129,6 +130,14 @@ def _train_in_process(args: argparse.Namespace, cfg) -> int:
         raise UserError(str(exc).strip("'\"")) from None
     seed_everything(cfg.seed, cfg.deterministic)  # model initialisation draws from the global RNG
     model = create_model(cfg.model, **task.model_kwargs())
+    if args.init_weights:
+        from safetensors.torch import load_file
+
+        try:
+            model.load_state_dict(load_file(args.init_weights))
+        except Exception as exc:  # noqa: BLE001 - missing file, other shapes, not safetensors
+            raise UserError(f"{args.init_weights}: cannot warm-start {cfg.model} from it "
+                            f"({str(exc).splitlines()[0]})") from None
     resume = args.resume
     if resume == "auto":
         last = Path(cfg.out) / "last.pt"

@@ -49,7 +49,7 @@ class ShardLines(Dataset):
     workers and the seeded sampler behave exactly as with rendered streams.
     """
 
-    def __init__(self, roots: list[str], height: int, charset: Any) -> None:
+    def __init__(self, roots: list[str], height: int, charset: Any, take: int = 0, seed: int = 0) -> None:
         import io
         import json
         import tarfile
@@ -71,6 +71,9 @@ class ShardLines(Dataset):
                         else:
                             meta = json.loads(data)
                             self.items.append((pngs.pop(key), meta["text"], bool(meta["vertical"])))
+        if take and take < len(self.items):  # a seeded subset drawn across all folders
+            keep = np.random.default_rng(seed).choice(len(self.items), take, replace=False)
+            self.items = [self.items[i] for i in sorted(keep.tolist())]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -112,13 +115,14 @@ class LinesTask:
 
     def __init__(self, height: int = 32, vertical_prob: float = 0.5, train_size: int = 20000,
                  eval_size: int = 600, degrade: float = 0.0, max_chars: int = 24, eval_degrade: float = 0.0,
-                 eval_seed: int = 12345, shards: str = "") -> None:
+                 eval_seed: int = 12345, shards: str = "", take: int = 0) -> None:
         from yomitori.charset import default_charset
 
         self.charset = default_charset()
         self.height, self.vertical_prob, self.train_size, self.eval_size = height, vertical_prob, train_size, eval_size
         self.degrade, self.max_chars, self.eval_degrade, self.eval_seed = degrade, max_chars, eval_degrade, eval_seed
         self.shards = [p for p in shards.split(",") if p] if isinstance(shards, str) else list(shards)
+        self.take = take
         self.collate = collate_lines
 
     def datasets(self, cfg: Any) -> tuple[Dataset, Dataset]:
@@ -131,7 +135,7 @@ class LinesTask:
         n_train = cfg.limit_train or self.train_size
         n_eval = cfg.limit_test or self.eval_size
         if self.shards:
-            train: Dataset = ShardLines(self.shards, self.height, self.charset)
+            train: Dataset = ShardLines(self.shards, self.height, self.charset, take=self.take, seed=cfg.seed)
             if cfg.limit_train:
                 train = torch.utils.data.Subset(train, range(min(cfg.limit_train, len(train))))
         else:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The exact commands that trained the shipped line recognizer (src/yomitori/weights/lines_crnn.*).
+# Stage 1 renders the training lines into shards (training fonts, training documents of the
+# corpus; half vertical), stage 2 trains on them, checkpointing every 200 steps; rerunning the
+# script resumes from runs/lines_crnn/last.pt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Y=.venv/bin/yomitori
+[ -f data/lines_train_clean/index.json ] || OMP_NUM_THREADS=1 $Y data build lines --count 40000 \
+  --out data/lines_train_clean --seed 101 --split train --height 32 --vertical-prob 0.5 --degrade 0 \
+  --shard-size 2000 --workers 1
+[ -f data/lines_train_degraded/index.json ] || OMP_NUM_THREADS=1 $Y data build lines --count 30000 \
+  --out data/lines_train_degraded --seed 102 --split train --height 32 --vertical-prob 0.5 --degrade 0.6 \
+  --shard-size 2000 --workers 1
+SHARDS=${SHARDS:-data/lines_train_clean,data/lines_train_degraded}
+$Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-size 32 --optimizer adamw \
+  --lr 1e-3 --warmup-epochs 0.05 --grad-clip 5 --set shards="$SHARDS" --set eval_size=300 \
+  --set take="${TAKE:-0}" --out runs/lines_crnn --logger tensorboard --progress lines --log-every 50 --ckpt-every-steps 200 \
+  --threads "${THREADS:-2}" --resume auto --save-weights src/yomitori/weights/lines_crnn.safetensors "$@"
