@@ -59,8 +59,8 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         # deterministic mode also NaN-fills every new tensor (a debugging aid for code that reads
-        # uninitialised memory): ~190 µs per 9 MB activation, 3-5 % of a CPU MNIST step; results
-        # do not depend on it (bench/bench_trainer.py)
+        # uninitialised memory): 3-5 % of a CPU MNIST step (bench/bench_trainer.py), 15 % of a
+        # CRNN step; yomitori never reads uninitialised memory, so skip that fill
         torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.benchmark = False
 
