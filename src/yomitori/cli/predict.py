@@ -75,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.checkpoint}: {exc.args[0]}") from None
     labels = meta.get("labels") or [str(i) for i in range(10)]
     x = torch.stack([prep(img, meta) for img in images])
+    from yomitori.recognition.calibration import calibrated_probs
+
     with torch.no_grad():
-        probs = torch.softmax(model(x).float(), dim=1)
+        probs = calibrated_probs(model(x), meta)  # temperature from the weights JSON (1.0 if none)
     k = min(args.top_k, probs.shape[1])
     top = probs.topk(k, dim=1)
     results = []

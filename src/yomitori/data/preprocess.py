@@ -35,7 +35,7 @@ def preprocess_digit(img: Any, meta: dict | None = None) -> torch.Tensor:
 def get_preprocessor(task: str) -> Callable[..., torch.Tensor]:
     if task not in PREPROCESSORS:
         try:  # tasks defined elsewhere register on import
-            import yomitori.data.chars  # noqa: F401
+            import yomitori.data.char_preprocess  # noqa: F401
         except ImportError:
             pass
     if task not in PREPROCESSORS:
