@@ -37,21 +37,18 @@ def make_digits() -> None:
 
 
 def make_scan() -> None:
+    import dataclasses
+
     from yomitori.atomic import atomic_write_text
     from yomitori.data.pages import PageConfig, render_page
 
-    cfg = PageConfig(split="eval", dpi=(200, 200), degrade_prob=1.0, degrade_strength=0.25, sizes=("A4",))
+    base = PageConfig(split="eval", dpi=(200, 200), degrade_prob=1.0, degrade_strength=0.25, sizes=("A4",),
+                      furigana_prob=1.0)
     pages, truth = [], []
-    for index, kind in ((0, "vertical"), (1, "horizontal")):
-        sample = None
-        for k in range(index, index + 200, 2):
-            s = render_page(20261129, k, cfg)
-            if s.params.get("kind") == kind:
-                sample = s
-                break
-        sample = sample or render_page(20261129, index, cfg)
+    for index, kind in enumerate(("vertical", "horizontal")):
+        sample = render_page(20261129, index, dataclasses.replace(base, kinds=((kind, 1.0),)))
         pages.append(Image.fromarray(sample.image).convert("L"))
-        truth.append(sample.to_dict() if hasattr(sample, "to_dict") else {"params": sample.params})
+        truth.append(sample.to_dict())
     out = ROOT / "examples" / "sample_scan.pdf"
     pages[0].save(out, save_all=True, append_images=pages[1:], resolution=200.0)
     atomic_write_text(out.with_suffix(".truth.json"), json.dumps(truth, ensure_ascii=False, indent=1) + "\n")
