@@ -19,7 +19,7 @@ from yomitori.errors import UserError
 HELP = "synthetic Japanese data: preview, build shards, corpus"
 DESCRIPTION = __doc__
 PREVIEW_KINDS = ("lines", "lines-vertical", "chars", "chars-printed", "chars-handwriting",
-                 "chars-brush", "chars-kanjivg")
+                 "chars-brush", "chars-kanjivg", "pages")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +107,18 @@ def _preview(args: argparse.Namespace) -> int:
 
     kind = args.kind
     out = args.out or Path(f"data_{kind.replace('-', '_')}.png")
+    if kind == "pages":  # pages with their ground truth (regions, lines, reading order) drawn over
+        from yomitori.data.pages import PageConfig, preview_pages, render_page
+
+        cfg = PageConfig(split=args.split, degrade_prob=1.0 if args.degrade > 0 else 0.0,
+                         degrade_strength=args.degrade or 0.5)
+        preview_pages(out, n=min(args.count, 6), seed=args.seed, cfg=cfg)
+        truth = {"kind": kind, "seed": args.seed, "pages": [
+            render_page(args.seed, i, dataclasses.replace(cfg, kinds=((cfg.kinds[i % len(cfg.kinds)][0], 1.0),)))
+            .to_dict() for i in range(min(args.count, 6))]}
+        atomic_write_text(out.with_suffix(".json"), json.dumps(truth, ensure_ascii=False, indent=1))
+        print(f"wrote {out} and {out.with_suffix('.json')}")
+        return 0
     lines = kind.startswith("lines")
     vertical = kind == "lines-vertical"
     if lines:
