@@ -17,3 +17,8 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
   --lr 1e-3 --warmup-epochs 0.05 --grad-clip 5 --set shards="$SHARDS" --set eval_size=300 \
   --set take="${TAKE:-0}" --out runs/lines_crnn --logger tensorboard --progress lines --log-every 50 --ckpt-every-steps 200 \
   --threads "${THREADS:-2}" --resume auto --save-weights src/yomitori/weights/lines_crnn.safetensors "$@"
+# The shipped weights of 2026-11-29 came from two runs of this script (CPU only, 2 shared cores):
+#   stage 1: EPOCHS=1 TAKE=28000 bash scripts/train_lines.sh
+#            (copy its weights to data/lines_stage1.safetensors, move runs/lines_crnn aside)
+#   stage 2: EPOCHS=1 TAKE=36000 bash scripts/train_lines.sh --lr 3e-3 --warmup-epochs 0.02 --seed 2 \
+#            --init-weights data/lines_stage1.safetensors
