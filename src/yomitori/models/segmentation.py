@@ -3,7 +3,7 @@
 One forward pass gives every map the layout post-processing needs, at half the input resolution::
 
     image (N, 1, H, W) -> maps (N, K + 2, H/2, W/2)
-      channels 0..K-1  region-class logits (0 = background, then RegionClass order; see LAYOUT_CLASSES)
+      channels 0..K-1  region-class logits (yomitori.layout.maps.LAYOUT_CLASSES, 0 = background)
       channel  K       text-line *kernel* logit: each line's box shrunk across and along its length
       channel  K + 1   writing-direction logit on line kernels (> 0: vertical)
 
@@ -19,12 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from yomitori.layout.maps import LAYOUT_CLASSES
 from yomitori.models.registry import register_model
 from yomitori.models.resnet import BasicBlock
-
-# Region classes in channel order; index 0 is background. Values are yomitori.types.RegionClass values.
-LAYOUT_CLASSES = ("background", "text", "title", "table", "figure", "caption", "header", "furigana",
-                  "handwriting", "digits")
 
 
 def _conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1) -> nn.Sequential:
@@ -39,7 +36,7 @@ class LayoutNet(nn.Module):
 
     def __init__(self, num_classes: int = len(LAYOUT_CLASSES), in_chans: int = 1,
                  widths: tuple[int, ...] = (24, 48, 96, 128), depths: tuple[int, ...] = (1, 1, 2, 1),
-                 stem: int = 16, decoder: int = 48, input_size: int = 256) -> None:
+                 stem: int = 16, decoder: int = 32, head_convs: int = 2, input_size: int = 256) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.stem = nn.Sequential(_conv_bn(in_chans, stem, 3, 2), _conv_bn(stem, widths[0], 3, 2))
@@ -50,10 +47,10 @@ class LayoutNet(nn.Module):
             c = w
         self.stages = nn.ModuleList(stages)
         self.lateral = nn.ModuleList(nn.Conv2d(w, decoder, 1) for w in widths)
-        self.smooth = _conv_bn(decoder, decoder, 3)
-        # context for region classes: page-scale cues (headers sit at the edge, titles are big)
-        self.context = _conv_bn(widths[-1], decoder, 1)
-        self.fuse = _conv_bn(2 * decoder, decoder, 3)
+        # page context for region classes (headers sit apart, titles are big): a global summary
+        # added to every position before the decoder's convolutions
+        self.context = nn.Sequential(nn.Conv2d(widths[-1], decoder, 1), nn.ReLU(inplace=True))
+        self.smooth = nn.Sequential(*(_conv_bn(decoder, decoder, 3) for _ in range(head_convs)))
         self.head = nn.Conv2d(decoder, (num_classes + 2) * 4, 1)  # x4 for the 2x pixel shuffle
         self.shuffle = nn.PixelShuffle(2)
 
@@ -67,25 +64,33 @@ class LayoutNet(nn.Module):
         for i in range(len(feats) - 2, -1, -1):
             skip = self.lateral[i](feats[i])
             top = skip + F.interpolate(top, size=skip.shape[-2:], mode="nearest")
-        p = self.smooth(top)  # (N, D, H/4, W/4)
         ctx = self.context(feats[-1].mean(dim=(2, 3), keepdim=True))  # (N, D, 1, 1) page summary
-        p = self.fuse(torch.cat([p, ctx.expand_as(p)], dim=1))
+        p = self.smooth(top + ctx)  # (N, D, H/4, W/4)
         return self.shuffle(self.head(p))  # (N, K + 2, H/2, W/2)
+
+
+def _warm_start(model: nn.Module, init_weights: str | None) -> nn.Module:
+    """Start from the tensors of a ``.safetensors`` file (training in stages); None: random init."""
+    if init_weights:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(init_weights))
+    return model
 
 
 @register_model("segmentation")
 def layoutnet_resnet_small(num_classes: int = len(LAYOUT_CLASSES), in_chans: int = 1,
-                           input_size: int = 256) -> nn.Module:
-    """Layout segmentation: ResNet 24-48-96-128 encoder, FPN decoder, region + line-kernel + direction maps."""
-    return LayoutNet(num_classes, in_chans, input_size=input_size)
+                           input_size: int = 256, init_weights: str | None = None) -> nn.Module:
+    """Layout segmentation: ResNet 24-48-96-128 encoder, FPN decoder (32), region + line-kernel + direction maps."""
+    return _warm_start(LayoutNet(num_classes, in_chans, input_size=input_size), init_weights)
 
 
 @register_model("segmentation")
 def layoutnet_resnet_base(num_classes: int = len(LAYOUT_CLASSES), in_chans: int = 1,
-                          input_size: int = 256) -> nn.Module:
-    """Wider layout segmentation: ResNet 32-64-128-192 encoder, decoder 64."""
-    return LayoutNet(num_classes, in_chans, widths=(32, 64, 128, 192), depths=(2, 2, 2, 1), stem=16,
-                     decoder=64, input_size=input_size)
+                          input_size: int = 256, init_weights: str | None = None) -> nn.Module:
+    """Wider layout segmentation: ResNet 32-64-128-192 encoder, decoder 48."""
+    return _warm_start(LayoutNet(num_classes, in_chans, widths=(32, 64, 128, 192), depths=(2, 2, 2, 1), stem=16,
+                                 decoder=48, input_size=input_size), init_weights)
 
 
 @register_model("segmentation", tiny=True)
@@ -93,4 +98,4 @@ def layoutnet_resnet_tiny(num_classes: int = len(LAYOUT_CLASSES), in_chans: int 
                           input_size: int = 64) -> nn.Module:
     """Tiny layout network for tests."""
     return LayoutNet(num_classes, in_chans, widths=(8, 8, 16, 16), depths=(1, 1, 1, 1), stem=8, decoder=16,
-                     input_size=input_size)
+                     head_convs=1, input_size=input_size)

@@ -1,0 +1,250 @@
+"""Layout post-processing and reading order on hand-made maps: vertical, horizontal, mixed and
+multi-column pages, tate-chu-yoko, tables. No network: a fake model returns the maps that the
+ground truth rasterises to (logits of +-10), so every step after the network is exercised."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from yomitori.layout.components import label_components
+from yomitori.layout.maps import NUM_CLASSES, page_targets
+from yomitori.layout.metrics import match_boxes, pairwise_order
+from yomitori.layout.reading_order import OrderItem, order_page, xy_cut
+from yomitori.layout.tables import table_cells
+from yomitori.pipeline.layout import analyze_layout, detect_layout
+from yomitori.types import Direction, PageImage, RegionClass
+
+H, W = 768, 544  # already the working size: resizing is the identity
+
+
+def _bfs_count(mask: np.ndarray, conn: int) -> int:
+    seen = np.zeros_like(mask, bool)
+    steps = [(0, 1), (1, 0), (0, -1), (-1, 0)] + ([(1, 1), (1, -1), (-1, 1), (-1, -1)] if conn == 8 else [])
+    n = 0
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        if seen[y, x]:
+            continue
+        n += 1
+        q = deque([(y, x)])
+        seen[y, x] = True
+        while q:
+            cy, cx = q.popleft()
+            for dy, dx in steps:
+                ny, nx = cy + dy, cx + dx
+                if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    q.append((ny, nx))
+    return n
+
+
+@pytest.mark.parametrize("conn", [4, 8])
+def test_label_components_matches_flood_fill(conn):
+    rng = np.random.default_rng(conn)
+    for p in (0.3, 0.55):
+        mask = rng.random((40, 57)) < p
+        labels, n = label_components(mask, conn)
+        assert n == _bfs_count(mask, conn)
+        assert set(np.unique(labels[mask])) == set(range(1, n + 1)) and (labels[~mask] == 0).all()
+
+
+class Page:
+    """Hand-made ground truth: regions in reading order, each with lines in reading order."""
+
+    def __init__(self) -> None:
+        self.regions: list[dict] = []
+        self.lines: list[dict] = []
+
+    def region(self, cls: str, boxes: list[tuple], direction: str = "horizontal", bbox: tuple | None = None) -> None:
+        ids = []
+        for b in boxes:
+            ids.append(len(self.lines))
+            x0, y0, x1, y1 = b
+            self.lines.append({"bbox": list(b), "polygon": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]],
+                               "direction": direction, "region": len(self.regions)})
+        if bbox is None:
+            a = np.array(boxes)
+            bbox = (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
+        self.regions.append({"class": cls, "bbox": list(bbox), "lines": ids, "direction": direction})
+
+    def model(self):
+        t = page_targets(H, W, self.regions, self.lines)
+        maps = np.full((NUM_CLASSES + 2, *t["kernel"].shape), -10.0, np.float32)
+        for c in range(NUM_CLASSES):
+            maps[c][t["classes"] == c] = 10.0
+        maps[NUM_CLASSES][t["kernel"] > 0] = 10.0
+        maps[NUM_CLASSES + 1][t["vertical"] > 0] = 10.0
+        return FakeModel(maps)
+
+    @property
+    def order(self) -> list[int]:
+        return [i for r in self.regions for i in r["lines"]]
+
+
+class FakeModel:
+    meta = {"working_long_side": H}
+
+    def __init__(self, maps: np.ndarray) -> None:
+        self.maps = maps
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.full((1, self.maps.shape[0], x.shape[2] // 2, x.shape[3] // 2), -10.0, np.float32)
+        out[0, :, : self.maps.shape[1], : self.maps.shape[2]] = self.maps
+        return out
+
+
+def columns(x_right: int, y0: int, y1: int, n: int, size: int = 12, gap: int = 8) -> list[tuple]:
+    """``n`` vertical lines right to left."""
+    return [(x_right - (k + 1) * size - k * gap, y0, x_right - k * size - k * gap, y1) for k in range(n)]
+
+
+def rows(x0: int, x1: int, y0: int, n: int, size: int = 12, gap: int = 8) -> list[tuple]:
+    return [(x0, y0 + k * (size + gap), x1, y0 + k * size + k * gap + size) for k in range(n)]
+
+
+def check(page: Page) -> None:
+    """Every line found with its direction, regions with their classes, lines in reading order."""
+    gray = np.full((H, W), 255, np.uint8)
+    regions, lines, order = detect_layout(gray, page.model())
+    gt_boxes = [ln["bbox"] for ln in page.lines]
+    pairs = match_boxes(gt_boxes, [ln.bbox for ln in lines])
+    assert len(pairs) == len(page.lines) == len(lines), (len(pairs), len(page.lines), len(lines))
+    g2p = dict(pairs)
+    for g, p in pairs:
+        assert lines[p].direction == page.lines[g]["direction"]
+    pred_rank = {}
+    for k in (i for ri in order for i in regions[ri].lines):
+        pred_rank[k] = len(pred_rank)
+    rank_of_gt = {g: pred_rank[g2p[g]] for g in range(len(page.lines))}
+    correct, total = pairwise_order(page.order, rank_of_gt)
+    assert correct == total, [page.order, sorted(rank_of_gt, key=rank_of_gt.get)]
+    r_pairs = match_boxes([r["bbox"] for r in page.regions], [r.bbox for r in regions])
+    assert len(r_pairs) == len(page.regions) == len(regions)
+    for g, p in r_pairs:
+        assert regions[p].cls == page.regions[g]["class"]
+
+
+def test_vertical_page_two_bands_right_to_left():
+    p = Page()
+    p.region("header", [(40, 30, 200, 42)])
+    p.region("title", columns(500, 80, 330, 1, size=24), "vertical")
+    p.region("text", columns(450, 80, 380, 12), "vertical")
+    p.region("text", columns(500, 420, 700, 14), "vertical")
+    p.region("header", [(262, 730, 282, 742)])
+    check(p)
+
+
+def test_horizontal_two_columns_with_figure_and_caption():
+    p = Page()
+    p.region("title", [(60, 40, 480, 70)])
+    p.region("text", rows(40, 260, 100, 10))
+    p.region("figure", [], bbox=(60, 320, 240, 460))
+    p.region("caption", [(70, 470, 230, 480)])
+    p.region("text", rows(40, 260, 500, 8))
+    p.region("text", rows(290, 510, 100, 20))
+    p.region("header", [(262, 730, 282, 742)])
+    check(p)
+
+
+def test_mixed_page_vertical_box_inside_horizontal_article():
+    p = Page()
+    p.region("title", [(40, 40, 400, 70)])
+    p.region("text", rows(40, 500, 100, 8))
+    p.region("text", columns(420, 280, 480, 9), "vertical")  # a boxed vertical column (コラム)
+    p.region("text", rows(40, 500, 520, 6))
+    check(p)
+
+
+def test_three_columns_and_form_rows():
+    p = Page()
+    p.region("title", [(150, 30, 400, 60)])
+    for c in range(3):
+        p.region("text", rows(40 + c * 160, 180 + c * 160, 90, 12))
+    # a form below: label then field, row by row
+    for r in range(3):
+        y = 380 + r * 40
+        p.region("text", [(40, y, 110, y + 12)])
+        p.region("handwriting", [(160, y - 2, 400, y + 16)])
+    check(p)
+
+
+def test_tate_chu_yoko_stays_inside_its_vertical_line():
+    """A vertical line whose kernel is interrupted by a horizontally read digit pair."""
+    p = Page()
+    p.region("text", columns(400, 100, 500, 4), "vertical")
+    model = p.model()
+    x0, x1 = (400 - 12) // 2, 400 // 2  # the first column, in map pixels
+    k = NUM_CLASSES
+    model.maps[k, 150:153, x0:x1] = -10.0  # a hole above and below the digits...
+    model.maps[k, 157:160, x0:x1] = -10.0
+    model.maps[k + 1, 153:157, x0:x1] = -10.0  # ...which the direction map reads as horizontal
+    regions, lines, _ = detect_layout(np.full((H, W), 255, np.uint8), model)
+    assert len(lines) == 4 and all(ln.direction == "vertical" for ln in lines)
+    first = max(lines, key=lambda ln: ln.bbox[2])
+    assert first.bbox[1] < 110 and first.bbox[3] > 490
+
+
+def test_analyze_layout_returns_document_regions_in_order():
+    p = Page()
+    p.region("header", [(40, 30, 200, 42)])
+    p.region("text", columns(500, 80, 700, 10), "vertical")
+    regions = analyze_layout(PageImage(np.full((H, W), 255, np.uint8), 150.0, 1), p.model())
+    assert [r.cls for r in regions] == [RegionClass.HEADER, RegionClass.TEXT]
+    body = regions[1]
+    assert body.direction == Direction.VERTICAL and len(body.lines) == 10
+    xs = [ln.bbox.x0 for ln in body.lines]
+    assert xs == sorted(xs, reverse=True)  # right to left
+    assert all(ln.text == "" and ln.polygon and 0 < ln.confidence <= 1 for ln in body.lines)
+
+
+def test_reading_order_rules_on_boxes():
+    v = [OrderItem((x, 0, x + 10, 100), "vertical", 100, 10) for x in (0, 40, 80)]
+    assert xy_cut(v) == [2, 1, 0]
+    h = [OrderItem((0, y, 100, y + 10), "horizontal", 100, 10) for y in (60, 0, 30)]
+    assert xy_cut(h) == [1, 2, 0]
+    two_col = [OrderItem((0, 0, 100, 300), weight=30, thickness=10), OrderItem((120, 0, 220, 300), weight=30,
+                                                                               thickness=10)]
+    assert xy_cut(two_col) == [0, 1]
+    classes = ["header", "text", "furigana", "header"]
+    items = [OrderItem((0, 0, 50, 10)), OrderItem((0, 50, 100, 300), "vertical", 10, 10),
+             OrderItem((101, 60, 106, 80), "vertical", 1, 5), OrderItem((40, 380, 60, 390))]
+    assert order_page(classes, items, 400) == [0, 1, 2, 3]
+
+
+def _ruled_table(widths: list[int], row_h: int, n_rows: int, merged: bool) -> tuple[np.ndarray, list]:
+    xs = np.concatenate([[0], np.cumsum(widths)]) + 5
+    ys = np.arange(n_rows + 1) * row_h + 5
+    img = np.full((ys[-1] + 6, xs[-1] + 6), 250, np.uint8)
+    for y in ys:
+        img[y:y + 2, xs[0]:xs[-1] + 2] = 10
+    for c, x in enumerate(xs):
+        top = ys[1] if merged and c == 2 else ys[0]
+        img[top:ys[-1], x:x + 2] = 10
+    lines = []
+    for r in range(n_rows):  # a text-like blob in each cell
+        for c in range(len(widths)):
+            if merged and r == 0 and c == 2:
+                continue
+            x0, y0 = xs[c] + 6, ys[r] + row_h // 3
+            img[y0:y0 + row_h // 3, x0:x0 + 12:3] = 30
+            lines.append((x0, y0, x0 + 12, y0 + row_h // 3))
+    return img, lines
+
+
+def test_table_cells_from_rulings_with_a_merged_header():
+    img, lines = _ruled_table([60, 50, 50, 70], 24, 4, merged=True)
+    cells = table_cells(img, lines, 8)
+    spans = {(c.row, c.col): (c.row_span, c.col_span) for c in cells}
+    assert len(cells) == 4 * 4 - 1
+    assert spans[(0, 1)] == (1, 2) and spans[(1, 1)] == (1, 1)
+    assert (0, 2) not in spans
+
+
+def test_table_cells_from_text_when_only_horizontal_rules():
+    img, lines = _ruled_table([60, 50, 70], 24, 3, merged=False)
+    img[:, 5 + 60:5 + 60 + 2] = 250  # remove the inner vertical rules
+    img[:, 5 + 110:5 + 110 + 2] = 250
+    cells = table_cells(img, lines, 8)
+    assert len(cells) == 9 and max(c.col for c in cells) == 2
