@@ -64,6 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch threads per process")
     p.add_argument("--resume", help="checkpoint to resume from, or 'auto' for OUT/last.pt if present")
     p.add_argument("--save-weights", help="write the best model here as .safetensors + .json")
+    p.add_argument("--weights-from", choices=["last", "best"], default="last",
+                   help="checkpoint that --save-weights exports: the final model (default) or the best "
+                   "epoch by the evaluation metric (selecting on the evaluation set biases its figure)")
     p.add_argument("--init-weights", help="start from these .safetensors weights (warm start, new schedule)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="task option (e.g. --set height=32); repeatable")
@@ -119,7 +122,6 @@ def run(args: argparse.Namespace) -> int:
 def _train_in_process(args: argparse.Namespace, cfg) -> int:
     from yomitori.data.mnist import DataError  # noqa: F401 - errors surface as UserError
     from yomitori.models import create_model, get_entry
-    from yomitori.models.io import save_weights
     from yomitori.train.loop import dist_info, fit, seed_everything
     from yomitori.train.tasks import create_task
 
@@ -142,20 +144,28 @@ def _train_in_process(args: argparse.Namespace, cfg) -> int:
     if resume == "auto":
         last = Path(cfg.out) / "last.pt"
         resume = last if last.exists() else None
-    result = fit(cfg, task, model, resume=resume)
+    fit(cfg, task, model, resume=resume)
     if args.save_weights and dist_info().is_main:
-        from yomitori.train.checkpoint import load_checkpoint
-
-        best = load_checkpoint(Path(cfg.out) / "best.pt")
-        model = result["model"]
-        model.load_state_dict(best["model"])
-        hist = json.loads(best["history"])
-        meta = {
-            "task": cfg.task, "labels": getattr(task, "labels", None), "epochs": best["epoch"], "seed": cfg.seed,
-            "metrics": {k: v for k, v in hist[-1].items()} if hist else {},
-            "config": cfg.to_dict(), "command": "yomitori " + shlex.join(sys.argv[1:]),
-            **getattr(task, "weights_meta", lambda: {})(),
-        }
-        save_weights(model, args.save_weights, meta)
-        print(f"wrote {args.save_weights} (+ .json)")
+        write_weights(Path(cfg.out), args.save_weights, cfg, task, args.weights_from,
+                      "yomitori " + shlex.join(sys.argv[1:]))
     return 0
+
+
+def write_weights(out: Path, path: str, cfg, task, which: str = "last", command: str = "") -> None:
+    """Export OUT/{last,best}.pt as shipped weights (.safetensors + .json with metrics and command)."""
+    from yomitori.models import create_model
+    from yomitori.models.io import save_weights
+    from yomitori.train.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(out / f"{which}.pt")
+    model = create_model(ck["model_name"], **json.loads(ck["model_kwargs"]))
+    model.load_state_dict(ck["model"])
+    hist = json.loads(ck["history"])
+    meta = {
+        "task": cfg.task, "labels": getattr(task, "labels", None), "epochs": ck["epoch"], "seed": cfg.seed,
+        "checkpoint": which, "metrics": dict(hist[-1]) if hist else {},
+        "best_metric": {task.metric: ck["best_metric"]}, "config": cfg.to_dict(), "command": command,
+        **getattr(task, "weights_meta", lambda: {})(),
+    }
+    save_weights(model, path, meta)
+    print(f"wrote {path} (+ .json) from {which}.pt")
