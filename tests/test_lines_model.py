@@ -101,3 +101,12 @@ def test_lines_task_training_is_deterministic(tmp_path):
         results.append((res["final"]["train_loss"], [p.detach().clone() for p in res["model"].parameters()]))
     assert results[0][0] == results[1][0]
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
+
+
+def test_collate_shifts_labels_past_the_blank():
+    # CTC class 0 is the blank; charset index i must be class i + 1 (what the decoders undo)
+    from yomitori.train.lines_task import collate_lines
+
+    item = (np.zeros((32, 8), np.float32), [0, 5], False, " x")
+    _, target = collate_lines([item])
+    assert target["labels"].tolist() == [1, 6]

@@ -102,7 +102,8 @@ def collate_lines(items: list) -> tuple[dict[str, torch.Tensor], dict[str, Any]]
     x, frames = batch_lines(list(arrays))
     inputs = {"image": torch.from_numpy(x), "vertical": torch.tensor(vertical, dtype=torch.long),
               "frames": torch.from_numpy(frames)}
-    target = {"labels": torch.tensor([i for ids in labels for i in ids], dtype=torch.long),
+    # CTC class 0 is the blank: charset index i is class i + 1 (the decoders subtract the 1)
+    target = {"labels": torch.tensor([i + 1 for ids in labels for i in ids], dtype=torch.long),
               "lengths": torch.tensor([len(ids) for ids in labels], dtype=torch.long), "texts": list(texts),
               "frames": torch.from_numpy(frames),
               "vertical": list(vertical)}
