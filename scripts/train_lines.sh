@@ -22,3 +22,6 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            (copy its weights to data/lines_stage1.safetensors, move runs/lines_crnn aside)
 #   stage 2: EPOCHS=1 TAKE=36000 bash scripts/train_lines.sh --lr 3e-3 --warmup-epochs 0.02 --seed 2 \
 #            --init-weights data/lines_stage1.safetensors
+#   stage 3 (after fixing the CTC label offset and permuting stage 2's classifier rows to match):
+#            EPOCHS=1 TAKE=0 bash scripts/train_lines.sh --lr 2e-3 --warmup-epochs 0.02 --seed 3 \
+#            --init-weights data/lines_stage2.safetensors        (move runs/lines_crnn aside first)
