@@ -25,3 +25,5 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #   stage 3 (after fixing the CTC label offset and permuting stage 2's classifier rows to match):
 #            EPOCHS=1 TAKE=0 bash scripts/train_lines.sh --lr 2e-3 --warmup-epochs 0.02 --seed 3 \
 #            --init-weights data/lines_stage2.safetensors        (move runs/lines_crnn aside first)
+#   stage 4: EPOCHS=1 TAKE=50000 bash scripts/train_lines.sh --lr 1e-3 --warmup-epochs 0.02 --seed 4 \
+#            --init-weights data/lines_stage3.safetensors        (move runs/lines_crnn aside first)
