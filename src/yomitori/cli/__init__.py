@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("yomitori: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `yomitori read scan.pdf | head`: the reader went away; stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the interpreter's final flush does not fail
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover
