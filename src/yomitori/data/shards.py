@@ -105,6 +105,32 @@ def write_shards(kind: str, render: Callable, cfg: Any, seed: int, count: int, o
     return paths
 
 
+def shard_records(roots: list[str] | list[Path], kind: str) -> Iterator[tuple[bytes, dict]]:
+    """``(PNG bytes, ground truth)`` of every sample in the shard folders ``roots``, undecoded.
+
+    For map-style datasets that keep the compressed samples in memory and decode per item.
+    """
+    from yomitori.errors import UserError
+
+    for root in roots:
+        try:
+            index = json.loads((Path(root) / "index.json").read_text("utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"{root}: not a shard folder ({exc})") from None
+        if index.get("kind") != kind:
+            raise UserError(f"{root}: shards of kind {index.get('kind')!r}, expected {kind!r}")
+        for name in index["shards"]:
+            pngs: dict[str, bytes] = {}
+            with tarfile.open(Path(root) / name) as tar:
+                for member in tar:
+                    key, ext = member.name.rsplit(".", 1)
+                    data = tar.extractfile(member).read()
+                    if ext == "png":
+                        pngs[key] = data
+                    else:
+                        yield pngs.pop(key), json.loads(data)
+
+
 def read_shard(path: Path) -> Iterator[dict]:
     """Samples of one shard: ``{"key", "image" (uint8 array), ...ground truth}``."""
     with tarfile.open(path, "r") as tar:

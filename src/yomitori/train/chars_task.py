@@ -32,9 +32,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
-import tarfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -143,26 +140,11 @@ class ShardChars(Dataset):
     def __init__(self, roots: list[str], prep: CharPrep, index: dict[str, int]) -> None:
         self.prep, self.index = prep, index
         self.items: list[tuple[bytes, int]] = []
-        for root in roots:
-            try:
-                meta = json.loads((Path(root) / "index.json").read_text("utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise UserError(f"{root}: not a shard folder ({exc})") from None
-            if meta.get("kind") != "chars":
-                raise UserError(f"{root}: shards of kind {meta.get('kind')!r}, expected 'chars'")
-            for name in meta["shards"]:
-                pngs: dict[str, bytes] = {}
-                with tarfile.open(Path(root) / name) as tar:
-                    for member in tar:
-                        key, ext = member.name.rsplit(".", 1)
-                        data = tar.extractfile(member).read()
-                        if ext == "png":
-                            pngs[key] = data
-                        else:
-                            label = json.loads(data)["label"]
-                            png = pngs.pop(key)
-                            if label in index:
-                                self.items.append((png, index[label]))
+        from yomitori.data.shards import shard_records
+
+        for png, meta in shard_records(roots, "chars"):
+            if meta["label"] in index:
+                self.items.append((png, index[meta["label"]]))
         if not self.items:
             raise UserError(f"{', '.join(roots)}: no samples of this task's classes")
 

@@ -51,26 +51,14 @@ class ShardLines(Dataset):
 
     def __init__(self, roots: list[str], height: int, charset: Any, take: int = 0, seed: int = 0) -> None:
         import io
-        import json
-        import tarfile
-        from pathlib import Path
+
+        from yomitori.data.shards import shard_records
 
         self.height, self.charset = height, charset
         self.items: list[tuple[bytes, str, bool]] = []
         self._io = io
-        for root in roots:
-            index = json.loads((Path(root) / "index.json").read_text("utf-8"))
-            for name in index["shards"]:
-                pngs: dict[str, bytes] = {}
-                with tarfile.open(Path(root) / name) as tar:
-                    for member in tar:
-                        key, ext = member.name.rsplit(".", 1)
-                        data = tar.extractfile(member).read()
-                        if ext == "png":
-                            pngs[key] = data
-                        else:
-                            meta = json.loads(data)
-                            self.items.append((pngs.pop(key), meta["text"], bool(meta["vertical"])))
+        for png, meta in shard_records(roots, "lines"):
+            self.items.append((png, meta["text"], bool(meta["vertical"])))
         if take and take < len(self.items):  # a seeded subset drawn across all folders
             keep = np.random.default_rng(seed).choice(len(self.items), take, replace=False)
             self.items = [self.items[i] for i in sorted(keep.tolist())]
