@@ -166,3 +166,27 @@ def test_int8_lines_reports_cer_change(tmp_path):
                           eval_limit=4, threads=1)
     cer = result.accuracy["cer"]
     assert cer["reference"] >= 0 and cer["candidate"] >= 0
+
+
+def test_int8_keeps_recurrent_layers_fp32(tmp_path):
+    """OpenVINO INT8: the LSTM's data input and weights are not fake-quantized or int8-compressed
+    (quantizing the LSTM doubled the line recognizer's CER), while the convolutions are."""
+    ov = pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    crnn = [e.name for e in list_models(family="crnn") if e.tiny]
+    if not crnn:
+        pytest.skip("no tiny crnn registered")
+    torch.manual_seed(0)
+    model = create_model(crnn[0])
+    rng = np.random.default_rng(0)
+    calibration = [{"image": rng.random((1, 1, model.height, 64), dtype=np.float32) * 2 - 1,
+                    "vertical": np.zeros(1, np.int64)} for _ in range(4)]
+    result = export_model(model, {}, tmp_path, fmt="openvino", precision="int8", calibration=calibration,
+                          calibration_samples=4, threads=1, evaluate=False)
+    ops = ov.Core().read_model(str(result.path)).get_ordered_ops()
+    assert any(op.get_type_name() == "FakeQuantize" for op in ops)
+    lstms = [op for op in ops if op.get_type_name() == "LSTMSequence"]
+    assert lstms, "the tiny CRNN should export an LSTM"
+    for op in lstms:
+        sources = {i.get_source_output().get_node().get_type_name() for i in op.inputs()}
+        assert not sources & {"FakeQuantize", "Multiply"}, sources
