@@ -248,3 +248,26 @@ def test_table_cells_from_text_when_only_horizontal_rules():
     img[:, 5 + 110:5 + 110 + 2] = 250
     cells = table_cells(img, lines, 8)
     assert len(cells) == 9 and max(c.col for c in cells) == 2
+
+
+def test_figures_from_probabilities_trim_bleed_split_stacked_and_drop_unsure():
+    """Two pictures stacked with a caption between: the figure class bleeds round them (0.7)
+    and over the caption (0.9 down a narrow strip), which the arg-max reads as one figure
+    with its margins. A blob the network is never sure of (0.9 throughout) is no figure."""
+    from yomitori.layout.maps import LAYOUT_CLASSES
+    from yomitori.layout.postprocess import extract_regions
+
+    h, w, figure = 120, 180, LAYOUT_CLASSES.index("figure")
+    fig = np.full((h, w), 0.02)
+    fig[4:96, 12:88] = 0.7  # bleed into the white space round both pictures
+    fig[40:62, 45:56] = 0.9  # and over the caption between them
+    fig[10:40, 20:80] = 0.999  # picture 1
+    fig[62:90, 20:80] = 0.999  # picture 2
+    fig[10:40, 110:150] = 0.9  # unsure everywhere
+    prob = np.empty((NUM_CLASSES, h, w))
+    prob[:] = ((1 - fig) / (NUM_CLASSES - 1))[None]
+    prob[figure] = fig
+    assert prob.argmax(0)[4:96, 12:88].min() == figure  # the arg-max: one figure with the margins
+    regions = extract_regions(prob, [])
+    boxes = sorted(r.bbox for r in regions if r.cls == "figure")
+    assert boxes == [(20.0, 10.0, 80.0, 40.0), (20.0, 62.0, 80.0, 90.0)]

@@ -228,15 +228,81 @@ def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def figure_blocks(prob: np.ndarray, threshold: float = 0.85, min_area: int = 300, cut: float = 0.3,
+                  min_run: int = 2, core: float = 0.99, min_core: float = 0.1,
+                  ) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Figures from the figure-class probability map (map pixels): ``[(box, mask inside box)]``.
+
+    The figure class bleeds into the white space round a picture, and over a caption set between
+    two stacked pictures, at probabilities well under those inside the picture. So a figure is
+    a component of ``prob > threshold`` (not of the arg-max), cut along rows or columns where
+    its share of the fullest row (column) drops under ``cut`` for at least ``min_run`` pixels
+    with ``min_area`` pixels on either side (a caption or a blank band crossing it); a piece is
+    kept when it has ``min_area`` pixels and at least ``min_core`` of them above ``core``: the
+    network is sure inside real pictures, and unsure where it bleeds over blank ruled form
+    cells or dense text. All thresholds were chosen on the model-selection pages (seed 7).
+    """
+    labels, n = label_components(prob > threshold, connectivity=8)
+    if n == 0:
+        return []
+    st = component_stats(labels, n)
+    out = []
+    for k in np.nonzero(st.area >= min_area)[0]:
+        y0, x0 = int(st.y0[k]), int(st.x0[k])
+        stack = [(labels[y0:int(st.y1[k]), x0:int(st.x1[k])] == k + 1, y0, x0, 0)]
+        while stack:
+            m, y0, x0, depth = stack.pop()
+            ys, xs = np.nonzero(m)
+            if ys.size < min_area:
+                continue
+            m = m[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+            y0, x0 = y0 + int(ys.min()), x0 + int(xs.min())
+            parts = _cut_block(m, cut, min_run, min_area) if depth < 6 else None
+            if parts is not None:
+                (a, b), axis = parts
+                if axis == 0:
+                    stack += [(m[:a], y0, x0, depth + 1), (m[b:], y0 + b, x0, depth + 1)]
+                else:
+                    stack += [(m[:, :a], y0, x0, depth + 1), (m[:, b:], y0, x0 + b, depth + 1)]
+                continue
+            p = prob[y0:y0 + m.shape[0], x0:x0 + m.shape[1]][m]
+            if (p > core).mean() >= min_core:
+                out.append(((x0, y0, x0 + m.shape[1], y0 + m.shape[0]), m))
+    return sorted(out, key=lambda o: (o[0][1], o[0][0]))
+
+
+def _cut_block(m: np.ndarray, cut: float, min_run: int, min_area: int) -> tuple[tuple[int, int], int] | None:
+    """The first run of rows (axis 0), else of columns (axis 1), inside ``m`` whose pixel counts
+    stay under ``cut`` × the fullest one for ``min_run`` or more, with ``min_area`` pixels on each
+    side: ``((first, end), axis)``, or None."""
+    for axis in (0, 1):
+        prof = m.sum(axis=1 - axis)
+        weak = prof < cut * prof.max()
+        strong = np.nonzero(~weak)[0]
+        k, last = int(strong[0]), int(strong[-1])
+        while k < last:
+            if not weak[k]:
+                k += 1
+                continue
+            e = k
+            while weak[e]:
+                e += 1
+            if e - k >= min_run and prof[:k].sum() >= min_area and prof[e:].sum() >= min_area:
+                return (k, e), axis
+            k = e
+    return None
+
+
 def extract_regions(class_prob: np.ndarray, lines: list[LineBox], min_area: int = 12,
                     min_block_area: int = 150, min_table_score: float = 0.75) -> list[RegionBox]:
     """Region components per class, lines assigned to the region under most of their box.
 
     Text-bearing regions take the union of their lines as box (regions without lines are
-    dropped); figures keep their component box and hold no lines (a line found on a figure
-    becomes a region of its own, classed by the probabilities under it); tables keep the union
-    of both, and a table the network is unsure of (mean probability < ``min_table_score``) is
-    read as text. Figure and table components smaller than ``min_block_area`` are noise.
+    dropped); figures (:func:`figure_blocks`) hold no lines (a line found on a figure becomes a
+    region of its own, classed by the probabilities under it); tables keep the union of their
+    component box and their lines, and a table the network is unsure of (mean probability <
+    ``min_table_score``) is read as text. Table components smaller than ``min_block_area`` are
+    noise.
     """
     cls_map = class_prob.argmax(0)
     h, w = cls_map.shape
@@ -244,13 +310,19 @@ def extract_regions(class_prob: np.ndarray, lines: list[LineBox], min_area: int 
     regions: list[RegionBox] = []
     figure = LAYOUT_CLASSES.index("figure")
     for c in range(1, class_prob.shape[0]):
+        if c == figure:
+            for (x0, y0, x1, y1), m in figure_blocks(class_prob[figure]):
+                regions.append(RegionBox("figure", (float(x0), float(y0), float(x1), float(y1)),
+                                         float(class_prob[figure, y0:y1, x0:x1][m].mean())))
+                region_id[y0:y1, x0:x1][m] = len(regions)
+            continue
         mask = cls_map == c
         if not mask.any():
             continue
         labels, n = label_components(mask, connectivity=8)
         st = component_stats(labels, n, {"p": class_prob[c]})
         keep = np.zeros(n + 1, np.int32)
-        need = min_block_area if LAYOUT_CLASSES[c] in ("figure", "table") else min_area
+        need = min_block_area if LAYOUT_CLASSES[c] == "table" else min_area
         for k in range(n):
             if st.area[k] >= need:
                 regions.append(RegionBox(LAYOUT_CLASSES[c], (float(st.x0[k]), float(st.y0[k]), float(st.x1[k]),
