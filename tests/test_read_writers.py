@@ -88,6 +88,22 @@ def test_table_cells_and_captions() -> None:
     assert [(c.row, c.col, c.text) for c in cells] == [(0, 0, "表題"), (0, 1, "c")]
 
 
+def test_layout_cells_get_the_text_of_their_lines() -> None:
+    """Cells found from ruling lines arrive empty; each gets the lines it overlaps most, two lines
+    in one cell are joined, and a line outside every cell goes to the nearest one."""
+    from yomitori.document import TableCell
+    from yomitori.types import BBox
+
+    cells = [TableCell(0, 0, BBox(0, 0, 100, 50)), TableCell(0, 1, BBox(100, 0, 200, 50)),
+             TableCell(1, 0, BBox(0, 50, 100, 100)), TableCell(1, 1, BBox(100, 50, 200, 100))]
+    lines = [hline("品目", 5, 5, 20), hline("数量", 105, 5, 20), hline("りん", 5, 55, 20),
+             hline("ご", 5, 76, 20), hline("3", 210, 60, 20)]
+    page = Page(1, 200, 100, 72.0, regions=[region(RegionClass.TABLE, lines, cells=cells)])
+    assemble_page(page)
+    assert table_grid(page.regions[0]) == [["品目", "数量"], ["りんご", "3"]]
+    assert "りんご" in to_text(Document("t.pdf", [page]))
+
+
 def test_markdown_headings_tables_and_figures() -> None:
     doc = assembled()
     doc.pages[1].regions[3].image_path = "sample_figures/page-0002-figure-1.png"

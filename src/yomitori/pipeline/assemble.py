@@ -3,8 +3,9 @@
 Regions arrive in reading order from layout (vertical columns right to left, horizontal blocks
 top to bottom, mixed pages handled there); this stage does not reorder them. It works per page:
 
-- :func:`assemble_page` fills a table's cells from its lines when layout gave none, and gives
-  each figure and table the text of the caption region next to it;
+- :func:`assemble_page` fills a table's cells with the text of the lines inside them (or builds
+  the cells from its lines when layout gave none), and gives each figure and table the text of
+  the caption region next to it;
 - :func:`text_lines` is the one definition of "the page's text": every line of every region in
   reading order, furigana left out (its reading sits beside the base text, and interleaving it
   would break the sentence). The text output and the PDF text layer both use it;
@@ -118,6 +119,27 @@ def cells_from_lines(region: Region) -> list[TableCell]:
     return [cells[k] for k in sorted(cells)]
 
 
+def fill_cells(region: Region) -> None:
+    """Give the layout's cells (boxes from the ruling lines, text empty) the text of the lines
+    inside them: each line goes to the cell it overlaps most (the nearest cell when it overlaps
+    none), and a cell's lines are joined in the region's reading order."""
+    if not region.cells or any(c.text for c in region.cells):
+        return
+    members: dict[int, list[Line]] = {}
+    for line in region.lines:
+        if not line.text.strip():
+            continue
+        overlaps = [line.bbox.intersection(c.bbox) for c in region.cells]
+        best = max(range(len(overlaps)), key=overlaps.__getitem__)
+        if overlaps[best] <= 0:
+            cx, cy = line.bbox.center
+            best = min(range(len(region.cells)), key=lambda k: (region.cells[k].bbox.center[0] - cx) ** 2
+                       + (region.cells[k].bbox.center[1] - cy) ** 2)
+        members.setdefault(best, []).append(line)
+    for k, lines in members.items():
+        region.cells[k].text = join_lines(lines)
+
+
 def table_grid(region: Region) -> list[list[str]]:
     """The table as rows × columns of text; a spanning cell's text sits in its first slot."""
     cells = region.cells or cells_from_lines(region)
@@ -155,7 +177,10 @@ def attach_captions(regions: list[Region]) -> None:
 def assemble_page(page: Page) -> Page:
     """Finish a recognized page in place (table cells, captions) and return it."""
     for region in page.regions:
-        if region.cls == RegionClass.TABLE and not region.cells:
-            region.cells = cells_from_lines(region)
+        if region.cls == RegionClass.TABLE:
+            if region.cells:
+                fill_cells(region)
+            else:
+                region.cells = cells_from_lines(region)
     attach_captions(page.regions)
     return page
