@@ -27,3 +27,10 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            --init-weights data/lines_stage2.safetensors        (move runs/lines_crnn aside first)
 #   stage 4: EPOCHS=1 TAKE=50000 bash scripts/train_lines.sh --lr 1e-3 --warmup-epochs 0.02 --seed 4 \
 #            --init-weights data/lines_stage3.safetensors        (move runs/lines_crnn aside first)
+#   stage 5 (120,000 more lines first, 1 worker each, ~4 min each:
+#              yomitori data build lines --count 60000 --out data/lines_train_clean2 --seed 103 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0 --shard-size 2000 --workers 1
+#              the same with --out data/lines_train_degraded2 --seed 104 --degrade 0.6):
+#            SHARDS=data/lines_train_clean,data/lines_train_degraded,data/lines_train_clean2,data/lines_train_degraded2 \
+#            EPOCHS=1 TAKE=0 THREADS=1 bash scripts/train_lines.sh --lr 1e-3 --warmup-epochs 0.02 --seed 5 \
+#            --init-weights data/lines_stage4.safetensors        (move runs/lines_crnn aside first)
