@@ -4,6 +4,7 @@
     yomitori data preview chars-kanjivg --split train
     yomitori data build lines --count 100000 --out data/lines --workers 2
     yomitori data corpus                                          # Debian docs → text corpus
+    yomitori data lm --order 3 --out src/yomitori/weights/lm_char3.safetensors  # character LM
     yomitori data fonts                                           # fonts, split, coverage
 """
 
@@ -49,6 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--out", type=Path, default=None, help="default ~/.cache/yomitori/corpus")
     c.add_argument("--packages", nargs="*", default=None)
     c.add_argument("--eval-percent", type=int, default=10)
+    m = sub.add_parser("lm", help="train the character n-gram language model on the corpus's training split")
+    m.add_argument("--order", type=int, default=3)
+    m.add_argument("--min-count", type=int, nargs="+", default=[2],
+                   help="drop n-grams (order ≥ 2) seen fewer times: one value, or one per order 2..N")
+    m.add_argument("--out", type=Path, required=True, help=".safetensors path (its .json is written beside)")
+    m.add_argument("--corpus", type=Path, default=None, help="corpus folder (default ~/.cache/yomitori/corpus)")
+    m.add_argument("--lm-weight", type=float, default=None, help="record tuned fusion settings in the JSON")
+    m.add_argument("--lm-bonus", type=float, default=None, help="(the decoder uses them as its defaults)")
+    m.add_argument("--beam-width", type=int, default=None)
+    m.add_argument("--prune", type=float, default=None, help="skip characters below this probability in a frame")
+    m.add_argument("--tuned-on", default=None, help="where the fusion settings were tuned (recorded as is)")
     sub.add_parser("fonts", help="list installed fonts with split, style and measured coverage")
 
 
@@ -162,11 +174,49 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lm(args: argparse.Namespace) -> int:
+    import shlex
+    import time
+
+    from yomitori.recognition.lm import build_from_corpus, load_lm
+
+    if args.order < 1:
+        raise UserError("--order must be at least 1")
+    cuts = args.min_count[0] if len(args.min_count) == 1 else args.min_count
+    if len(args.min_count) not in (1, args.order - 1) or min(args.min_count) < 1:
+        raise UserError(f"--min-count: one value ≥ 1, or {args.order - 1} (one per order 2..{args.order})")
+    words = ["yomitori", "data", "lm", "--order", str(args.order), "--min-count", *map(str, args.min_count),
+             "--out", str(args.out)]
+    for flag, value in (("--corpus", args.corpus), ("--lm-weight", args.lm_weight), ("--lm-bonus", args.lm_bonus),
+                        ("--beam-width", args.beam_width), ("--prune", args.prune), ("--tuned-on", args.tuned_on)):
+        if value is not None:
+            words += [flag, str(value)]
+    command = shlex.join(words)
+    try:
+        lm = build_from_corpus(args.order, cuts, root=args.corpus, command=command)
+    except FileNotFoundError as exc:
+        raise UserError(f"{exc}: corpus not built (run `yomitori data corpus`)") from None
+    fusion = {k: v for k, v in (("lm_weight", args.lm_weight), ("insertion_bonus", args.lm_bonus),
+                                ("beam_width", args.beam_width), ("prune", args.prune)) if v is not None}
+    if fusion:
+        lm.meta["fusion"] = {**fusion, **({"tuned_on": args.tuned_on} if args.tuned_on else {})}
+    lm.meta["name"] = args.out.stem
+    path, json_path = lm.save(args.out)
+    t0 = time.perf_counter()
+    load_lm(path)
+    print(json.dumps({"wrote": [str(path), str(json_path)], "bytes": path.stat().st_size,
+                      "load_seconds": round(time.perf_counter() - t0, 4), "ngrams_kept": lm.meta["ngrams_kept"],
+                      "build_seconds": lm.meta["build_seconds"]}, ensure_ascii=False))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.action == "preview":
         return _preview(args)
     if args.action == "build":
         return _build(args)
+    if args.action == "lm":
+        return _lm(args)
     if args.action == "corpus":
         from yomitori.data.corpus import PACKAGES, build_corpus
 

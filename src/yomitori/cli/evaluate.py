@@ -28,8 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tesseract", action="store_true", help="lines: skip the Tesseract peer")
     p.add_argument("--backend", default="torch", help="lines: runtime for the recognizer (torch, onnxruntime, "
                    "openvino, auto)")
-    p.add_argument("--decoder", default="greedy", choices=["greedy", "beam"])
+    p.add_argument("--seed", type=int, default=777,
+                   help="lines: seed of the rendered lines (default 777, the held-out evaluation; "
+                        "tune on another)")
     p.add_argument("--json-out", help="lines: also write the results as JSON here")
+    from yomitori.cli.read import add_decoder_arguments
+
+    add_decoder_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,9 +73,18 @@ def _run_lines(args: argparse.Namespace, model, meta) -> int:
         from yomitori.runtime.torch_backend import TorchBackend
 
         loaded = TorchBackend().from_module(model, meta)
-    rec = LineRecognizer(loaded, decoder=args.decoder)
-    results = evaluate_lines(rec, per_condition=args.per_condition, tesseract=not args.no_tesseract,
-                             height=rec.height)
+    from yomitori.cli.read import decoder_options
+    from yomitori.pipeline.recognize import resolve_decoder
+
+    opts = decoder_options(args)
+    decoder, lm_path = resolve_decoder(opts.pop("decoder"), opts.pop("lm"))
+    rec = LineRecognizer(loaded, decoder=decoder, lm=lm_path, lm_weight=opts["lm_weight"],
+                         insertion_bonus=opts["insertion_bonus"], beam_width=opts["beam_width"])
+    results = evaluate_lines(rec, per_condition=args.per_condition, seed=args.seed,
+                             tesseract=not args.no_tesseract, height=rec.height)
+    results = {"decoder": {**rec.settings, **({"lm_path": str(lm_path)} if lm_path else {})}, "seed": args.seed,
+               **results}
+    print(json.dumps({"decoder": results["decoder"], "seed": args.seed}, ensure_ascii=False))
     print(format_table(results))
     if args.json_out:
         atomic_write_text(Path(args.json_out), json.dumps(results, ensure_ascii=False, indent=2) + "\n")

@@ -48,9 +48,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1,
                    help="pages read in parallel, one process each (default: 1)")
     p.add_argument("--password", help=f"password of encrypted PDFs (or set {PASSWORD_ENV})")
+    add_decoder_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     # testing: run the whole pipeline without models ("null", "fixed:RECORDED.json")
     p.add_argument("--engine", default=None, help=argparse.SUPPRESS)
+
+
+def add_decoder_arguments(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--decoder, --lm, --lm-weight, --lm-bonus, --beam-width (shared with ``yomitori eval``)."""
+    g = p.add_argument_group("line decoder")
+    g.add_argument("--decoder", default=default, choices=["greedy", "beam", "auto"],
+                   help="CTC decoding of each line: greedy (best path), beam (prefix beam search), auto "
+                        "(beam with the shipped language model when installed, else greedy)"
+                        + f" (default: {default or 'auto'})")
+    g.add_argument("--lm", default="auto", metavar="PATH",
+                   help="character language model fused into the beam search: a .safetensors from "
+                        "`yomitori data lm`, 'auto' (the shipped one, with --decoder beam) or 'none'")
+    g.add_argument("--lm-weight", type=float, default=None, metavar="W",
+                   help="weight of the LM's log-probability (default: tuned value in the LM's JSON)")
+    g.add_argument("--lm-bonus", type=float, default=None, metavar="B",
+                   help="per-character insertion bonus with the LM (default: tuned value in the LM's JSON)")
+    g.add_argument("--beam-width", type=int, default=None, metavar="N", help="beams kept per frame (default: the LM's JSON, else 16)")
+
+
+def decoder_options(args: argparse.Namespace) -> dict:
+    from yomitori.errors import UserError
+
+    if args.beam_width is not None and args.beam_width < 1:
+        raise UserError(f"--beam-width must be at least 1, not {args.beam_width}")
+    return {"decoder": args.decoder, "lm": args.lm, "lm_weight": args.lm_weight,
+            "insertion_bonus": args.lm_bonus, "beam_width": args.beam_width}
 
 
 def _targets_for(inputs: list[str], output: str | None, formats: list[str]):  # noqa: ANN202
@@ -98,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
         info = inspect_source(src, password)
         select_pages(args.pages, info.page_count, src)
         infos[src] = info
-    engine = make_engine(args.engine or os.environ.get(ENGINE_ENV) or "model", backend=args.backend)
+    engine = make_engine(args.engine or os.environ.get(ENGINE_ENV) or "model", backend=args.backend,
+                         decode=decoder_options(args))
     prepare_engine(engine)
     plans = _targets_for(args.inputs, args.output, formats)
 

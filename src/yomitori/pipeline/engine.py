@@ -132,7 +132,7 @@ class ModelEngine:
 
     Contract with the model stages (``yomitori.pipeline.layout`` / ``.recognize``):
 
-    - ``recognize.load_models(backend: str, *, threads: int | None) -> models``, an object with
+    - ``recognize.load_models(backend: str, *, threads: int | None, **decode) -> models``, an object with
       ``layout`` (the model ``analyze_layout`` takes), ``recognizer`` (what
       ``recognize_regions`` takes, e.g. a ``LineRecognizer``) and ``info`` (a dict of model
       names, versions and backend, recorded in the document's metadata);
@@ -147,9 +147,11 @@ class ModelEngine:
 
     name = "model"
 
-    def __init__(self, backend: str = "auto", *, threads: int | None = None):
+    def __init__(self, backend: str = "auto", *, threads: int | None = None, decode: dict[str, Any] | None = None):
         self.backend = backend
         self.threads = threads
+        # line decoder options passed to load_models: decoder, lm, lm_weight, insertion_bonus, beam_width
+        self.decode = {k: v for k, v in (decode or {}).items() if v is not None}
         self._models: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -160,15 +162,18 @@ class ModelEngine:
     def prepare(self) -> None:
         """Check, cheaply and before any page is read, that the stages and backend exist."""
         _stage("yomitori.pipeline.layout", ("analyze_layout",))
-        _stage("yomitori.pipeline.recognize", ("load_models", "recognize_regions"))
+        recognize = _stage("yomitori.pipeline.recognize", ("load_models", "recognize_regions"))
         from yomitori.runtime import get_backend
 
         get_backend(self.backend)
+        resolve = getattr(recognize, "resolve_decoder", None)
+        if self.decode and callable(resolve):  # a bad --decoder / --lm is refused before any page
+            resolve(self.decode.get("decoder"), self.decode.get("lm", "auto"))
 
     def load(self) -> Any:
         if self._models is None:
             recognize = _stage("yomitori.pipeline.recognize", ("load_models", "recognize_regions"))
-            self._models = recognize.load_models(self.backend, threads=self.threads)
+            self._models = recognize.load_models(self.backend, threads=self.threads, **self.decode)
         return self._models
 
     @property
@@ -185,10 +190,11 @@ class ModelEngine:
         return Page(image.page_number, image.width_px, image.height_px, image.dpi, list(regions))
 
 
-def make_engine(spec: str = "model", *, backend: str = "auto", threads: int | None = None) -> Engine:
+def make_engine(spec: str = "model", *, backend: str = "auto", threads: int | None = None,
+                decode: dict[str, Any] | None = None) -> Engine:
     """An engine from a CLI spec: ``model``, ``null`` or ``fixed:RECORDED.json``."""
     if spec == "model":
-        return ModelEngine(backend, threads=threads)
+        return ModelEngine(backend, threads=threads, decode=decode)
     if spec == "null":
         return NullEngine()
     if spec.startswith("fixed:"):

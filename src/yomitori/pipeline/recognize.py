@@ -31,11 +31,23 @@ class LineResult:
     char_confidences: list[float]
 
 
-class LineRecognizer:
-    """Wraps a loaded CRNN-family model (any runtime) with its charset and decoder settings."""
+# Shallow-fusion settings used when neither the caller nor the LM's JSON ("fusion") gives them.
+FUSION_DEFAULTS = {"lm_weight": 0.7, "insertion_bonus": 2.0, "beam_width": 16, "prune": 1e-3}
 
-    def __init__(self, model: Any, charset: Any | None = None, decoder: str = "greedy", beam_width: int = 8,
-                 max_batch_pixels: int = 32 * 4096 * 16) -> None:
+
+class LineRecognizer:
+    """Wraps a loaded CRNN-family model (any runtime) with its charset and decoder settings.
+
+    ``decoder``: ``greedy`` (best path) or ``beam`` (CTC prefix beam search). ``lm``: a character
+    language model (:class:`yomitori.recognition.lm.CharNgramLM`, or the path of one) fused into
+    the beam search with weight ``lm_weight`` and a per-character ``insertion_bonus``; settings
+    left as None come from the LM's JSON (``fusion``, tuned on a selection set), else
+    :data:`FUSION_DEFAULTS`.
+    """
+
+    def __init__(self, model: Any, charset: Any | None = None, decoder: str = "greedy", beam_width: int | None = None,
+                 max_batch_pixels: int = 32 * 4096 * 16, *, lm: Any = None, lm_weight: float | None = None,
+                 insertion_bonus: float | None = None, prune: float | None = None) -> None:
         from yomitori.charset import default_charset
 
         self.model = model
@@ -46,11 +58,42 @@ class LineRecognizer:
         if want and want != self.charset.sha256:
             raise UserError(f"line recognizer was trained on another charset (sha256 {want[:12]}…, "
                             f"this build has {self.charset.sha256[:12]}…)")
-        self.decoder, self.beam_width, self.max_batch_pixels = decoder, beam_width, max_batch_pixels
+        if decoder not in ("greedy", "beam"):
+            raise UserError(f"unknown decoder {decoder!r}; choose greedy or beam")
+        if lm is not None and decoder != "beam":
+            raise UserError("a language model needs the beam decoder (decoder='beam')")
+        if isinstance(lm, (str, Path)):
+            from yomitori.recognition.lm import load_lm
+
+            lm = load_lm(lm)
+        if lm is not None:
+            from yomitori.recognition.lm import check_charset
+
+            check_charset(lm, self.charset)
+        self.lm = lm
+        tuned = {**FUSION_DEFAULTS, **((getattr(lm, "meta", {}) or {}).get("fusion") or {})} if lm is not None \
+            else {**FUSION_DEFAULTS, "lm_weight": 0.0, "insertion_bonus": 0.0}
+        self.lm_weight = float(tuned["lm_weight"] if lm_weight is None else lm_weight)
+        self.insertion_bonus = float(tuned["insertion_bonus"] if insertion_bonus is None else insertion_bonus)
+        self.beam_width = int(tuned["beam_width"] if beam_width is None else beam_width)
+        self.prune = float(tuned["prune"] if prune is None else prune)
+        self.decoder, self.max_batch_pixels = decoder, max_batch_pixels
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The decoder settings, as recorded in a document's metadata."""
+        out: dict[str, Any] = {"decoder": self.decoder}
+        if self.decoder == "beam":
+            out.update(beam_width=self.beam_width, prune=self.prune)
+            if self.lm is not None:
+                out.update(lm=self.lm.meta.get("name") or f"char {self.lm.order}-gram", lm_order=self.lm.order,
+                           lm_weight=self.lm_weight, insertion_bonus=self.insertion_bonus)
+        return out
 
     def _decode(self, logits: np.ndarray, frames: int) -> Decoded:
         if self.decoder == "beam":
-            return beam_decode(logits, self.beam_width, length=frames)
+            return beam_decode(logits, self.beam_width, length=frames, lm=self.lm, lm_weight=self.lm_weight,
+                               prune=self.prune, insertion_bonus=self.insertion_bonus)
         return greedy_decode(logits, length=frames)
 
     def recognize(self, crops: Sequence[np.ndarray], vertical: Sequence[bool]) -> list[LineResult]:
@@ -163,17 +206,56 @@ class Models:
     info: dict[str, Any]
 
 
-def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str = "greedy") -> Models:
-    """Load the shipped layout network and line recognizer on one runtime."""
+DEFAULT_DECODER = "auto"  # what `read` and `eval` use: beam search + the shipped LM when it is there, else greedy
+
+
+def resolve_decoder(decoder: str | None = None, lm: str | Path | None = "auto") -> tuple[str, Path | None]:
+    """(decoder, LM path) from the user's choice.
+
+    ``decoder``: greedy, beam, auto (beam with the shipped LM when this build has one, else
+    greedy) or None (:data:`DEFAULT_DECODER`; beam when ``lm`` names a file). ``lm``: a path,
+    ``auto`` (the shipped LM with the beam decoder) or None / ``none`` (no LM).
+    """
+    from yomitori.recognition.lm import default_lm_path
+
+    explicit_lm = lm is not None and str(lm).lower() not in ("auto", "none")
+    decoder = decoder or ("beam" if explicit_lm else DEFAULT_DECODER)
+    shipped = default_lm_path()
+    if decoder == "auto":
+        decoder = "beam" if shipped is not None or explicit_lm else "greedy"
+    if decoder not in ("greedy", "beam"):
+        raise UserError(f"unknown decoder {decoder!r}; choose greedy, beam or auto")
+    if lm is None or str(lm).lower() == "none":
+        return decoder, None
+    if str(lm) == "auto":
+        return decoder, shipped if decoder == "beam" else None
+    if decoder != "beam":
+        raise UserError("--lm needs --decoder beam")
+    path = Path(lm)
+    if not path.exists():
+        raise UserError(f"{path}: language model not found")
+    return decoder, path
+
+
+def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str | None = None,
+                lm: str | Path | None = "auto", lm_weight: float | None = None,
+                insertion_bonus: float | None = None, beam_width: int | None = None) -> Models:
+    """Load the shipped layout network and line recognizer on one runtime (decoder: :func:`resolve_decoder`)."""
     from yomitori.runtime import default_backend, get_backend
 
+    decoder, lm_path = resolve_decoder(decoder, lm)
     name = default_backend() if backend == "auto" else backend
     rt = get_backend(name)
     line_path = find_weights(LINE_WEIGHTS)
     layout_path = find_weights(LAYOUT_WEIGHTS_PREFIX, exact=False)
     line_model = rt.load(line_path, threads=threads)
     layout_model = rt.load(layout_path, threads=threads)
+    recognizer = LineRecognizer(line_model, decoder=decoder, lm=lm_path, lm_weight=lm_weight,
+                                insertion_bonus=insertion_bonus, beam_width=beam_width)
     info = {"backend": name, "line_recognizer": line_path.name, "layout": layout_path.name,
             "line_recognizer_meta": {k: line_model.meta.get(k) for k in ("model", "epochs", "metrics")},
-            "layout_meta": {k: layout_model.meta.get(k) for k in ("model", "epochs", "metrics")}}
-    return Models(layout_model, LineRecognizer(line_model, decoder=decoder), info)
+            "layout_meta": {k: layout_model.meta.get(k) for k in ("model", "epochs", "metrics")},
+            "decoder": recognizer.settings}
+    if lm_path is not None:
+        info["language_model"] = lm_path.name
+    return Models(layout_model, recognizer, info)

@@ -178,7 +178,7 @@ def read_iter(path: str | os.PathLike, *, engine: Engine | None = None, pages: s
     engine = engine if engine is not None else ModelEngine(backend)
     if workers > 1 and isinstance(engine, ModelEngine) and engine.threads is None:
         # N processes each running as many threads as there are cores would oversubscribe
-        engine = ModelEngine(engine.backend, threads=max(1, (os.cpu_count() or 1) // workers))
+        engine = ModelEngine(engine.backend, threads=max(1, (os.cpu_count() or 1) // workers), decode=engine.decode)
     job = ReadJob(str(path), engine, dpi, password, want_image, want_figures)
     if workers > 1 and len(numbers) > 1:
         yield from _read_parallel(job, numbers, workers)

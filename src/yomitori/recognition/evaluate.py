@@ -114,6 +114,8 @@ def format_table(results: dict[str, Any]) -> str:
     rows = ["| condition | yomitori CER | yomitori line acc. | Tesseract CER | Tesseract line acc. | ms/line (ours, batched) |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for key, r in results.items():
+        if not isinstance(r, dict) or "yomitori" not in r:  # settings recorded beside the conditions
+            continue
         y, t = r["yomitori"], r.get("tesseract")
         tc = f"{100 * t['cer']:.2f} %" if t else "-"
         tl = f"{100 * t['line_accuracy']:.1f} %" if t else "-"
