@@ -34,3 +34,7 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            SHARDS=data/lines_train_clean,data/lines_train_degraded,data/lines_train_clean2,data/lines_train_degraded2 \
 #            EPOCHS=1 TAKE=0 THREADS=1 bash scripts/train_lines.sh --lr 1e-3 --warmup-epochs 0.02 --seed 5 \
 #            --init-weights data/lines_stage4.safetensors        (move runs/lines_crnn aside first)
+#   stage 6: SHARDS=(as stage 5) EPOCHS=1 TAKE=100000 THREADS=1 bash scripts/train_lines.sh --lr 4e-4 \
+#            --warmup-epochs 0.02 --seed 6 --init-weights data/lines_stage5.safetensors   (move runs/lines_crnn aside)
+# Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
+# (300 eval-split lines, seed 12345, greedy) went 7.3 % (stage 4) -> 4.1 % -> 3.6 %.
