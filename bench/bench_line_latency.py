@@ -28,18 +28,12 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from yomitori.data.lines import LineConfig, render_line
-    from yomitori.pipeline.recognize import (
-        LINE_WEIGHTS,
-        LineRecognizer,
-        find_weights,
-        resolve_decoder,
-    )
+    from yomitori.pipeline.recognize import LINE_WEIGHTS, find_weights, make_recognizer
     from yomitori.runtime import get_backend
 
     cfg = LineConfig(height_px=32, split="eval", vertical_prob=0.5, min_chars=20, max_chars=20)
     samples = [render_line(31337, i, cfg) for i in range(args.lines)]
     path = find_weights(LINE_WEIGHTS)
-    _, lm_path = resolve_decoder("beam", "auto")
     rows = []
     base = None
     for rt_name in args.runtimes.split(","):
@@ -48,8 +42,8 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - a runtime that is not installed is skipped
             print(f"{rt_name}: skipped ({exc})")
             continue
-        for decoder, lm in (("greedy", None), ("beam+LM", lm_path)):
-            rec = LineRecognizer(model, decoder="beam" if lm else "greedy", lm=lm)
+        for label, decoder in (("greedy", "greedy"), ("beam+LM", "beam")):
+            rec = make_recognizer(model, decoder=decoder, lm="auto")
             times, correct = [], 0
             for s in samples:
                 out = rec.recognize([s.image], [s.vertical])  # warm-up
@@ -62,8 +56,8 @@ def main() -> None:
                 correct += out[0].text == s.text
             ms = 1000 * statistics.median(times)
             base = base or ms
-            rows.append((rt_name, decoder, ms, base / ms, correct))
-            print(f"{rt_name} {decoder}: {ms:.1f} ms", flush=True)
+            rows.append((rt_name, label, ms, base / ms, correct))
+            print(f"{rt_name} {label}: {ms:.1f} ms", flush=True)
     print(f"\n| runtime | decoder | ms per 20-character line (batch 1) | vs torch greedy | lines read exactly (of {args.lines}) |")
     print("| --- | --- | ---: | ---: | ---: |")
     for rt_name, decoder, ms, ratio, correct in rows:

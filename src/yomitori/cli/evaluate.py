@@ -63,7 +63,6 @@ def _run_lines(args: argparse.Namespace, model, meta) -> int:
     from pathlib import Path
 
     from yomitori.atomic import atomic_write_text
-    from yomitori.pipeline.recognize import LineRecognizer
     from yomitori.recognition.evaluate import evaluate_lines, format_table
     from yomitori.runtime import get_backend
 
@@ -74,15 +73,12 @@ def _run_lines(args: argparse.Namespace, model, meta) -> int:
 
         loaded = TorchBackend().from_module(model, meta)
     from yomitori.cli.read import decoder_options
-    from yomitori.pipeline.recognize import resolve_decoder
+    from yomitori.pipeline.recognize import make_recognizer
 
-    opts = decoder_options(args)
-    decoder, lm_path = resolve_decoder(opts.pop("decoder"), opts.pop("lm"))
-    rec = LineRecognizer(loaded, decoder=decoder, lm=lm_path, lm_weight=opts["lm_weight"],
-                         insertion_bonus=opts["insertion_bonus"], beam_width=opts["beam_width"])
+    rec = make_recognizer(loaded, **decoder_options(args))
     results = evaluate_lines(rec, per_condition=args.per_condition, seed=args.seed,
                              tesseract=not args.no_tesseract, height=rec.height)
-    results = {"decoder": {**rec.settings, **({"lm_path": str(lm_path)} if lm_path else {})}, "seed": args.seed,
+    results = {"decoder": {**rec.settings, **({"lm_path": str(rec.lm_path)} if rec.lm_path else {})}, "seed": args.seed,
                **results}
     print(json.dumps({"decoder": results["decoder"], "seed": args.seed}, ensure_ascii=False))
     print(format_table(results))

@@ -162,13 +162,12 @@ class ModelEngine:
     def prepare(self) -> None:
         """Check, cheaply and before any page is read, that the stages and backend exist."""
         _stage("yomitori.pipeline.layout", ("analyze_layout",))
-        recognize = _stage("yomitori.pipeline.recognize", ("load_models", "recognize_regions"))
+        recognize = _stage("yomitori.pipeline.recognize", ("load_models", "recognize_regions", "resolve_decoder"))
         from yomitori.runtime import get_backend
 
         get_backend(self.backend)
-        resolve = getattr(recognize, "resolve_decoder", None)
-        if self.decode and callable(resolve):  # a bad --decoder / --lm is refused before any page
-            resolve(self.decode.get("decoder"), self.decode.get("lm", "auto"))
+        if self.decode:  # a bad --decoder / --lm is refused before any page
+            recognize.resolve_decoder(self.decode.get("decoder"), self.decode.get("lm", "auto"))
 
     def load(self) -> Any:
         if self._models is None:

@@ -62,10 +62,11 @@ class LineRecognizer:
             raise UserError(f"unknown decoder {decoder!r}; choose greedy or beam")
         if lm is not None and decoder != "beam":
             raise UserError("a language model needs the beam decoder (decoder='beam')")
-        if isinstance(lm, (str, Path)):
+        self.lm_path = Path(lm) if isinstance(lm, (str, Path)) else None  # the file it came from, if any
+        if self.lm_path is not None:
             from yomitori.recognition.lm import load_lm
 
-            lm = load_lm(lm)
+            lm = load_lm(self.lm_path)
         if lm is not None:
             from yomitori.recognition.lm import check_charset
 
@@ -237,25 +238,34 @@ def resolve_decoder(decoder: str | None = None, lm: str | Path | None = "auto") 
     return decoder, path
 
 
+def make_recognizer(model: Any, *, decoder: str | None = None, lm: str | Path | None = "auto",
+                    lm_weight: float | None = None, insertion_bonus: float | None = None,
+                    beam_width: int | None = None) -> LineRecognizer:
+    """A :class:`LineRecognizer` for a loaded line model from the user's decoder choice
+    (:func:`resolve_decoder`); unset fusion settings come from the LM's JSON."""
+    decoder, lm_path = resolve_decoder(decoder, lm)
+    return LineRecognizer(model, decoder=decoder, lm=lm_path, lm_weight=lm_weight,
+                          insertion_bonus=insertion_bonus, beam_width=beam_width)
+
+
 def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str | None = None,
                 lm: str | Path | None = "auto", lm_weight: float | None = None,
                 insertion_bonus: float | None = None, beam_width: int | None = None) -> Models:
     """Load the shipped layout network and line recognizer on one runtime (decoder: :func:`resolve_decoder`)."""
     from yomitori.runtime import default_backend, get_backend
 
-    decoder, lm_path = resolve_decoder(decoder, lm)
     name = default_backend() if backend == "auto" else backend
     rt = get_backend(name)
     line_path = find_weights(LINE_WEIGHTS)
     layout_path = find_weights(LAYOUT_WEIGHTS_PREFIX, exact=False)
     line_model = rt.load(line_path, threads=threads)
     layout_model = rt.load(layout_path, threads=threads)
-    recognizer = LineRecognizer(line_model, decoder=decoder, lm=lm_path, lm_weight=lm_weight,
-                                insertion_bonus=insertion_bonus, beam_width=beam_width)
+    recognizer = make_recognizer(line_model, decoder=decoder, lm=lm, lm_weight=lm_weight,
+                                 insertion_bonus=insertion_bonus, beam_width=beam_width)
     info = {"backend": name, "line_recognizer": line_path.name, "layout": layout_path.name,
             "line_recognizer_meta": {k: line_model.meta.get(k) for k in ("model", "epochs", "metrics")},
             "layout_meta": {k: layout_model.meta.get(k) for k in ("model", "epochs", "metrics")},
             "decoder": recognizer.settings}
-    if lm_path is not None:
-        info["language_model"] = lm_path.name
+    if recognizer.lm_path is not None:
+        info["language_model"] = recognizer.lm_path.name
     return Models(layout_model, recognizer, info)
