@@ -74,3 +74,28 @@ def test_shards_round_trip_and_do_not_depend_on_workers(tmp_path) -> None:
     r0 = list(ShardStream(tmp_path / "a", rank=0, world_size=2))
     r1 = list(ShardStream(tmp_path / "a", rank=1, world_size=2))
     assert sorted(r["key"] for r in r0 + r1) == sorted(r["key"] for r in rows)
+
+
+def test_build_style_weights_parse_and_reach_the_shards(tmp_path) -> None:
+    from yomitori.cli import main
+    from yomitori.cli.data import parse_weights
+    from yomitori.errors import UserError
+
+    assert parse_weights("printed:0.6, brush:0.4", ("printed", "brush")) == (("printed", 0.6), ("brush", 0.4))
+    for bad in ("printed", "printed:x", "paint:1", "printed:-1", "printed:0", ""):
+        with pytest.raises(UserError, match="--style-weights"):
+            parse_weights(bad, ("printed", "brush"))
+    # brush only: every line of the shard is drawn in a brush font of the training split
+    require_font("IPAGothic")
+    from yomitori.data.fonts import list_fonts
+
+    if not list_fonts("train", "brush"):
+        pytest.skip("no training brush font installed")
+    out = tmp_path / "brush"
+    assert main(["data", "build", "lines", "--count", "3", "--out", str(out), "--seed", "1",
+                 "--style-weights", "brush:1", "--shard-size", "3"]) == 0
+    from yomitori.data.shards import ShardStream
+
+    assert {r["params"]["style"] for r in ShardStream(out)} == {"brush"}
+    assert main(["data", "build", "lines", "--count", "3", "--out", str(tmp_path / "x"),
+                 "--style-weights", "ink:1"]) != 0

@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--height", type=int, default=32)
     b.add_argument("--vertical-prob", type=float, default=0.0)
     b.add_argument("--degrade", type=float, default=0.0)
+    b.add_argument("--style-weights", default=None, metavar="STYLE:W,...",
+                   help="lines: font styles and their weights, e.g. printed:0.6,handwriting:0.2,brush:0.2; "
+                        "chars: sources, e.g. printed:0.5,handwriting:0.2,brush:0.1,kanjivg:0.2")
     b.add_argument("--shard-size", type=int, default=1000)
     b.add_argument("--workers", type=int, default=1)
     c = sub.add_parser("corpus", help="build the text corpus from Debian documentation packages")
@@ -153,6 +156,24 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_weights(text: str, allowed: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """``"printed:0.6,brush:0.4"`` → ``(("printed", 0.6), ("brush", 0.4))``, checked against ``allowed``."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition(":")
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if name not in allowed or not weight >= 0:
+            raise UserError(f"--style-weights: bad entry {part!r} (expected NAME:WEIGHT with NAME in "
+                            f"{', '.join(allowed)} and WEIGHT ≥ 0)")
+        out.append((name, weight))
+    if not out or sum(w for _, w in out) <= 0:
+        raise UserError("--style-weights: give at least one positive weight")
+    return tuple(out)
+
+
 def _build(args: argparse.Namespace) -> int:
     from yomitori.data.shards import write_shards
 
@@ -161,13 +182,20 @@ def _build(args: argparse.Namespace) -> int:
     if args.kind == "lines":
         from yomitori.data.lines import LineConfig, render_line
 
+        extra = {}
+        if args.style_weights:
+            extra["style_weights"] = parse_weights(args.style_weights, ("printed", "handwriting", "brush"))
         cfg, render = LineConfig(height_px=args.height, split=args.split,
                                  vertical_prob=args.vertical_prob,
-                                 degrade_strength=args.degrade), render_line
+                                 degrade_strength=args.degrade, **extra), render_line
     else:
         from yomitori.data.chars import CharConfig, render_char
 
-        cfg, render = CharConfig(split=args.split, degrade_strength=args.degrade), render_char
+        extra = {}
+        if args.style_weights:
+            allowed = tuple(name for name, _ in CharConfig().source_weights)
+            extra["source_weights"] = parse_weights(args.style_weights, allowed)
+        cfg, render = CharConfig(split=args.split, degrade_strength=args.degrade, **extra), render_char
     paths = write_shards(args.kind, render, cfg, args.seed, args.count, args.out,
                          shard_size=args.shard_size, workers=args.workers, start=args.start)
     print(f"wrote {len(paths)} shards to {args.out}")
