@@ -16,6 +16,7 @@ minimal=(
   fonts-aoyagi-kouzan-t         # brush, train
   fonts-morisawa-bizud-mincho   # printed, eval
   fonts-yusei-magic             # handwriting, eval
+  fonts-dejavu-core             # Latin, train (a line's separate Latin font)
 )
 full=(
   "${minimal[@]}"
@@ -25,6 +26,7 @@ full=(
   fonts-kiloji fonts-kouzan-mouhitsu
   fonts-morisawa-bizud-gothic fonts-motoya-l-cedar fonts-motoya-l-maruberi fonts-dejima-mincho
   fonts-klee fonts-aoyagi-soseki
+  fonts-texgyre fonts-liberation fonts-freefont-ttf   # Latin fonts of mixed typesetting, train
   fontconfig
 )
 case "$set_name" in

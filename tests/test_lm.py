@@ -196,3 +196,20 @@ def test_data_lm_command_builds_from_the_training_split_only(tmp_path: Path) -> 
     back = load_lm(out)
     assert back.distribution(ids("評"))[ids("価")[0]] < -5  # eval text never seen
     assert main(["data", "lm", "--out", str(out), "--corpus", str(tmp_path / "none")]) == 2
+
+
+def test_academic_documents_teach_the_lm_the_other_punctuation() -> None:
+    from yomitori.recognition.lm import academic_documents
+
+    docs = [f"設定を調整する。画面{i}、音量を変更します。" for i in range(200)]
+    mixed = academic_documents(docs, 0.25, seed=0)
+    assert mixed == academic_documents(docs, 0.25, seed=0)  # deterministic
+    changed = [d for d in mixed if "." in d]
+    assert 25 < len(changed) < 75 and all("。" not in d and "、" not in d for d in changed)
+    assert academic_documents(docs, 0.0) == docs
+    cs = default_charset()
+    plain = train_lm(encode_texts(docs, cs), len(cs), order=3, min_count=1)
+    both = train_lm(encode_texts(mixed, cs), len(cs), order=3, min_count=1)
+    ctx, dot = ids("する"), ids(".")[0]
+    assert both.logp(ctx, dot) > plain.logp(ctx, dot) + 3  # no longer vetoed
+    assert both.logp(ctx, ids("。")[0]) > both.logp(ctx, dot)  # prose punctuation stays the likelier

@@ -163,3 +163,31 @@ def test_cli_preview_writes_png_and_json(tmp_path) -> None:
     truth = json.loads(out.with_suffix(".json").read_text("utf-8"))
     assert out.stat().st_size > 0 and len(truth["samples"]) == 3
     assert all(s["vertical"] for s in truth["samples"])
+
+
+def test_academic_punctuation_and_latin_font_change_only_their_lines() -> None:
+    import dataclasses
+
+    require_font("IPAGothic")
+    base = CFG
+    # probabilities 0 (the default) leave the stream exactly as it was
+    off = dataclasses.replace(base, academic_prob=0.0, latin_font_prob=0.0)
+    for i in range(4):
+        assert np.array_equal(render_line(5, i, base).image, render_line(5, i, off).image)
+    from yomitori.data.fonts import find_font
+    from yomitori.data.lines import academic_punctuation
+
+    font = find_font("IPAGothic")
+    assert academic_punctuation("です。また、", "です。また、", font) == ("です.また,", "です．また，")
+    assert academic_punctuation("abc", "abc", font) == ("abc", "abc")
+    # a Latin font draws the ASCII of a line, and the label does not change
+    latin = require_font("DejaVu Serif")
+    a = layout_line("図A1の値", font, 40, display="図A1の値")
+    b = layout_line("図A1の値", font, 40, display="図A1の値", latin_font=latin)
+    assert a.text == b.text and len(b.glyphs) == 5
+    assert np.array_equal(a.glyphs[0].mask, b.glyphs[0].mask)  # 図: the Japanese font
+    assert not np.array_equal(a.glyphs[1].mask, b.glyphs[1].mask)  # A: DejaVu Serif
+    on = dataclasses.replace(base, text="random", latin_font_prob=1.0, fonts=("IPAGothic",))
+    got = [render_line(9, i, on) for i in range(12)]
+    with_latin = [s for s in got if any("!" <= c <= "~" for c in s.params["display"])]
+    assert with_latin and all(s.params.get("latin_font") for s in with_latin)

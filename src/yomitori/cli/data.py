@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--style-weights", default=None, metavar="STYLE:W,...",
                    help="lines: font styles and their weights, e.g. printed:0.6,handwriting:0.2,brush:0.2; "
                         "chars: sources, e.g. printed:0.5,handwriting:0.2,brush:0.1,kanjivg:0.2")
+    b.add_argument("--latin-font-prob", type=float, default=0.0,
+                   help="lines: chance that a line draws its ASCII in a separate Latin font")
+    b.add_argument("--academic-prob", type=float, default=0.0,
+                   help="lines: chance that a horizontal line punctuates with ，． instead of 、。")
     b.add_argument("--shard-size", type=int, default=1000)
     b.add_argument("--workers", type=int, default=1)
     c = sub.add_parser("corpus", help="build the text corpus from Debian documentation packages")
@@ -59,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="drop n-grams (order ≥ 2) seen fewer times: one value, or one per order 2..N")
     m.add_argument("--out", type=Path, required=True, help=".safetensors path (its .json is written beside)")
     m.add_argument("--corpus", type=Path, default=None, help="corpus folder (default ~/.cache/yomitori/corpus)")
+    m.add_argument("--academic-docs", type=float, default=0.0,
+                   help="fraction of documents punctuated with ，． (as ,.) instead of 、。")
     m.add_argument("--lm-weight", type=float, default=None, help="record tuned fusion settings in the JSON")
     m.add_argument("--lm-bonus", type=float, default=None, help="(the decoder uses them as its defaults)")
     m.add_argument("--beam-width", type=int, default=None)
@@ -187,7 +193,8 @@ def _build(args: argparse.Namespace) -> int:
             extra["style_weights"] = parse_weights(args.style_weights, ("printed", "handwriting", "brush"))
         cfg, render = LineConfig(height_px=args.height, split=args.split,
                                  vertical_prob=args.vertical_prob,
-                                 degrade_strength=args.degrade, **extra), render_line
+                                 degrade_strength=args.degrade, latin_font_prob=args.latin_font_prob,
+                                 academic_prob=args.academic_prob, **extra), render_line
     else:
         from yomitori.data.chars import CharConfig, render_char
 
@@ -215,13 +222,15 @@ def _lm(args: argparse.Namespace) -> int:
         raise UserError(f"--min-count: one value ≥ 1, or {args.order - 1} (one per order 2..{args.order})")
     words = ["yomitori", "data", "lm", "--order", str(args.order), "--min-count", *map(str, args.min_count),
              "--out", str(args.out)]
+    if args.academic_docs:
+        words += ["--academic-docs", str(args.academic_docs)]
     for flag, value in (("--corpus", args.corpus), ("--lm-weight", args.lm_weight), ("--lm-bonus", args.lm_bonus),
                         ("--beam-width", args.beam_width), ("--prune", args.prune), ("--tuned-on", args.tuned_on)):
         if value is not None:
             words += [flag, str(value)]
     command = shlex.join(words)
     try:
-        lm = build_from_corpus(args.order, cuts, root=args.corpus, command=command)
+        lm = build_from_corpus(args.order, cuts, root=args.corpus, command=command, academic=args.academic_docs)
     except FileNotFoundError as exc:
         raise UserError(f"{exc}: corpus not built (run `yomitori data corpus`)") from None
     fusion = {k: v for k, v in (("lm_weight", args.lm_weight), ("insertion_bonus", args.lm_bonus),

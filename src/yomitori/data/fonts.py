@@ -60,8 +60,16 @@ FAMILIES: list[tuple[str, str, str, str]] = [
     (r"Klee One", "klee", "handwriting", "eval"),
     (r"Yusei Magic", "yusei", "handwriting", "eval"),
     (r"AoyagiSosekiFont2", "soseki", "brush", "eval"),
+    # Latin fonts that mixed Japanese/Latin typesetting pairs with a Japanese font (style "latin":
+    # never a line's main font, see LineConfig.latin_font_prob). Computer/Latin Modern, the TeX
+    # default, is held out for evaluation (real TeX-made PDFs use it).
+    (r"DejaVu (Sans|Serif)", "dejavu", "latin", "train"),
+    (r"Liberation (Sans|Serif|Sans Narrow)", "liberation", "latin", "train"),
+    (r"TeX Gyre (Termes|Pagella|Schola|Bonum|Heros|Heros Cn|Adventor)", "texgyre", "latin", "train"),
+    (r"Free(Serif|Sans)", "freefont", "latin", "train"),
+    (r"(Latin Modern|LM) (Roman|Sans).*|CMU .*", "lmodern", "latin", "eval"),
 ]
-STYLES = ("printed", "handwriting", "brush")
+STYLES = ("printed", "handwriting", "brush")  # the styles of Japanese fonts; "latin" is apart
 SPLITS = ("train", "eval")
 
 

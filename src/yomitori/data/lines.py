@@ -20,7 +20,7 @@ from yomitori.charset import default_charset, display_variants
 from yomitori.data.fonts import FontSpec, list_fonts, renderable_chars
 from yomitori.data.loading import RenderedDataset, RenderedStream
 from yomitori.data.text import text_source
-from yomitori.data.typeset import ink_canvas, layout_line
+from yomitori.data.typeset import ink_canvas, is_latin, layout_line
 
 SALT = 0x11E5  # separates line streams from character streams with the same seed
 
@@ -41,6 +41,9 @@ class LineConfig:
     jitter_em: float = 0.03  # baseline jitter (std) as a fraction of the font size
     margin_em: tuple[float, float] = (0.05, 0.35)
     fullwidth_prob: float = 0.3  # chance that a line draws its ASCII as full-width forms
+    # Drawn from a second random stream of (seed, index), so that 0 leaves every line as it was:
+    latin_font_prob: float = 0.0  # chance that a line draws its ASCII in a separate Latin font
+    academic_prob: float = 0.0  # chance that a horizontal line punctuates with ，． (label ,.) for 、。
     ruby_prob: float = 0.0  # chance of ruby (small kana) over a kanji run, horizontal lines
     paper: tuple[int, int] = (205, 255)
     ink: tuple[int, int] = (0, 90)
@@ -123,6 +126,33 @@ def _display(rng: np.random.Generator, text: str, font: FontSpec, prob: float) -
     return "".join(out)
 
 
+def choose_latin_font(rng: np.random.Generator, split: str) -> FontSpec | None:
+    """A Latin font of the split (group uniformly, then a face), or None if none is installed."""
+    pool: dict[str, list[FontSpec]] = {}
+    for f in list_fonts(split, "latin"):
+        pool.setdefault(f.group, []).append(f)
+    if not pool:
+        return None
+    group = pool[sorted(pool)[int(rng.integers(len(pool)))]]
+    return group[int(rng.integers(len(group)))]
+
+
+ACADEMIC = {"。": (".", "．"), "、": (",", "，")}  # label, drawn
+
+
+def academic_punctuation(text: str, display: str, font: FontSpec) -> tuple[str, str]:
+    """Technical and academic Japanese punctuates with ，． where prose has 、。 (full-width forms;
+    their label is the normalised ``,`` ``.``). Unchanged if the font lacks them. Printed fonts
+    only: brush and handwriting fonts may draw ， like 、."""
+    if not any(c in ACADEMIC for c in text):
+        return text, display
+    if renderable_chars(font, {"．", "，"}) != {"．", "，"}:
+        return text, display
+    new_text = "".join(ACADEMIC[c][0] if c in ACADEMIC else c for c in text)
+    new_display = "".join(ACADEMIC[c][1] if c in ACADEMIC else d for c, d in zip(text, display, strict=True))
+    return new_text, new_display
+
+
 def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSample:
     """Render line ``index`` of the stream ``seed``: a pure function of its arguments."""
     rng = np.random.default_rng([int(seed), int(index), SALT])
@@ -138,8 +168,14 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     spacing = float(rng.uniform(*cfg.spacing_em))
     jitter = (rng.normal(0.0, cfg.jitter_em * size, len(text))).round().tolist()
     display = _display(rng, text, font, cfg.fullwidth_prob)
+    extra = np.random.default_rng([int(seed), int(index), SALT, 1])  # leaves ``rng``'s stream as it was
+    latin = None
+    if extra.random() < cfg.latin_font_prob and any(is_latin(d) for d in display):
+        latin = choose_latin_font(extra, cfg.split)
+    if not vertical and extra.random() < cfg.academic_prob and font.style == "printed":
+        text, display = academic_punctuation(text, display, font)
     lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
-                      jitter_px=jitter, display=display)
+                      jitter_px=jitter, display=display, latin_font=latin)
     ruby = None
     if not vertical and cfg.ruby_prob > 0 and rng.random() < cfg.ruby_prob:
         from yomitori.data.ruby import add_ruby
@@ -186,6 +222,8 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
         "spacing_em": round(spacing, 4), "display": display, "paper": paper, "ink": ink,
         "scale": round(scale, 5), "vertical": vertical, "ruby": ruby,
     }
+    if latin is not None:
+        params["latin_font"] = latin.name
     if cfg.degrade_strength > 0:
         from yomitori.data.degrade import degrade_line
 

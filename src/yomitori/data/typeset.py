@@ -140,16 +140,27 @@ def _union(a: Box, b: Box | None) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _em_tile(font: FontSpec, size: int, text: str, width: int, top: int, height: int) -> np.ndarray:
+def is_latin(ch: str) -> bool:
+    """Printable ASCII other than space: what a separate Latin font draws in mixed typesetting."""
+    return "!" <= ch <= "~"
+
+
+def _face(font: FontSpec, latin: FontSpec | None, ch: str) -> FontSpec:
+    return latin if latin is not None and is_latin(ch) else font
+
+
+def _em_tile(font: FontSpec, size: int, text: str, width: int, top: int, height: int,
+             latin: FontSpec | None = None) -> np.ndarray:
     """``text`` drawn horizontally into a (height, width) tile whose em box starts at row ``top``."""
     tile = np.zeros((height, width), np.uint8)
     pen = 0.0
     base = top + round(EM_TOP * size)
     for ch in text:
+        f = _face(font, latin, ch)
         if not ch.isspace():
-            m, ox, oy = _glyph(font, size, ch, False)
+            m, ox, oy = _glyph(f, size, ch, False)
             _paste_max(tile, m, round(pen) + ox, base + oy)
-        pen += _advance(font, size, ch)
+        pen += _advance(f, size, ch)
     return tile
 
 
@@ -164,18 +175,19 @@ def _paste_max(canvas: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
 
 
 def _layout_horizontal(text: str, display: str, font: FontSpec, size: int, spacing: float,
-                       jitter: Sequence[float]) -> LineLayout:
+                       jitter: Sequence[float], latin: FontSpec | None = None) -> LineLayout:
     out = LineLayout(text, False, size)
     pen = 0.0
     base = round(EM_TOP * size)
     for i, (ch, d) in enumerate(zip(text, display, strict=True)):
-        adv = _advance(font, size, d) or size * 0.3
+        f = _face(font, latin, d)
+        adv = _advance(f, size, d) or size * 0.3
         dy = round(jitter[i]) if jitter else 0
         cell = (round(pen), dy, max(round(pen + adv), round(pen) + 1), size + dy)
         if d.isspace():
             out.glyphs.append(Glyph(ch, d, None, cell[0], cell[1], cell, "space"))
         else:
-            m, ox, oy = _glyph(font, size, d, False)
+            m, ox, oy = _glyph(f, size, d, False)
             x, y = round(pen) + ox, base + oy + dy
             out.glyphs.append(Glyph(ch, d, m, x, y, _union(cell, _ink_box(m, x, y))))
         pen += adv + spacing * size
@@ -206,7 +218,7 @@ def _vertical_runs(text: str) -> list[tuple[int, int, str]]:
 
 
 def _layout_vertical(text: str, display: str, font: FontSpec, size: int, spacing: float,
-                     jitter: Sequence[float]) -> LineLayout:
+                     jitter: Sequence[float], latin: FontSpec | None = None) -> LineLayout:
     out = LineLayout(text, True, size)
     pen = 0.0
     base = round(EM_TOP * size)
@@ -215,10 +227,10 @@ def _layout_vertical(text: str, display: str, font: FontSpec, size: int, spacing
         top = round(pen)
         if kind == "rotated":
             run = display[start:end]
-            advs = [_advance(font, size, c) for c in run]
+            advs = [_advance(_face(font, latin, c), size, c) for c in run]
             length = max(round(sum(advs)), 1)
             margin = size // 4
-            tile = _em_tile(font, size, run, length, margin, size + 2 * margin)
+            tile = _em_tile(font, size, run, length, margin, size + 2 * margin, latin)
             rot = np.ascontiguousarray(np.rot90(tile, k=-1))  # clockwise
             x, y = dx - margin, top
             acc = 0.0
@@ -280,11 +292,13 @@ def _layout_vertical(text: str, display: str, font: FontSpec, size: int, spacing
 
 def layout_line(text: str, font: FontSpec, size_px: int, *, vertical: bool = False,
                 spacing_em: float = 0.0, jitter_px: Sequence[float] | None = None,
-                display: str | None = None) -> LineLayout:
+                display: str | None = None, latin_font: FontSpec | None = None) -> LineLayout:
     """Place ``text`` (labels) drawn as ``display`` (same length; default ``text``).
 
     ``jitter_px`` moves each character across the line (baseline jitter for horizontal text,
-    a sideways wobble for vertical text); ``spacing_em`` adds letter spacing.
+    a sideways wobble for vertical text); ``spacing_em`` adds letter spacing. ``latin_font``
+    draws the printable ASCII of ``display`` (horizontal text, and the turned Latin runs of
+    vertical text) in a separate Latin font, as mixed Japanese/Latin typesetting does.
     """
     display = text if display is None else display
     if len(display) != len(text):
@@ -292,7 +306,7 @@ def layout_line(text: str, font: FontSpec, size_px: int, *, vertical: bool = Fal
     if jitter_px is not None and len(jitter_px) != len(text):
         raise ValueError("jitter_px needs one value per character")
     fn = _layout_vertical if vertical else _layout_horizontal
-    return fn(text, display, font, int(size_px), float(spacing_em), jitter_px or ())
+    return fn(text, display, font, int(size_px), float(spacing_em), jitter_px or (), latin_font)
 
 
 def ink_canvas(layout: LineLayout, width: int, height: int) -> np.ndarray:

@@ -381,8 +381,19 @@ def train_lm(sequences: Sequence[np.ndarray], vocab_size: int, order: int = 3, m
     return CharNgramLM(order, vocab_size, logp1, tables, {**(meta or {}), **info})
 
 
+def academic_documents(docs: Sequence[str], fraction: float, seed: int = 0) -> list[str]:
+    """``docs`` with a fixed random ``fraction`` of them punctuated with ,. for 、。 (the
+    normalised ，． of technical and academic Japanese), as the line engine's ``academic_prob``
+    draws them. The corpus (Debian manuals) has none, so an LM trained on it alone vetoes them."""
+    if fraction <= 0:
+        return list(docs)
+    pick = np.random.default_rng(seed).random(len(docs)) < fraction
+    table = str.maketrans({"。": ".", "、": ","})
+    return [d.translate(table) if p else d for d, p in zip(docs, pick, strict=True)]
+
+
 def build_from_corpus(order: int = 3, min_count: int | Sequence[int] = 2, root: Path | None = None,
-                      command: str | None = None) -> CharNgramLM:
+                      command: str | None = None, academic: float = 0.0) -> CharNgramLM:
     """Train on the corpus's training split over the default charset, with provenance metadata."""
     from yomitori.charset import default_charset
     from yomitori.data.corpus import corpus_dir
@@ -390,13 +401,13 @@ def build_from_corpus(order: int = 3, min_count: int | Sequence[int] = 2, root: 
     t0 = time.perf_counter()
     cs = default_charset()
     src = Path(root or corpus_dir()) / "train.jsonl"
-    docs = corpus_documents("train", root)
+    docs = academic_documents(corpus_documents("train", root), academic)
     seqs = encode_texts(docs, cs)
     meta = {"corpus_split": "train", "corpus_file": str(src.name), "corpus_bytes": src.stat().st_size,
             "corpus_sha256": hashlib.sha256(src.read_bytes()).hexdigest(), "charset_sha256": cs.sha256,
             "charset_size": len(cs), "smoothing": "interpolated modified Kneser-Ney, unigram + uniform",
             "text": "train.jsonl sentences joined per document, no start/end symbols",
-            "command": command}
+            "academic_documents": academic, "command": command}
     lm = train_lm(seqs, len(cs), order, min_count, meta)
     lm.meta["build_seconds"] = round(time.perf_counter() - t0, 1)
     return lm
