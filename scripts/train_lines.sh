@@ -36,5 +36,19 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            --init-weights data/lines_stage4.safetensors        (move runs/lines_crnn aside first)
 #   stage 6: SHARDS=(as stage 5) EPOCHS=1 TAKE=100000 THREADS=1 bash scripts/train_lines.sh --lr 4e-4 \
 #            --warmup-epochs 0.02 --seed 6 --init-weights data/lines_stage5.safetensors   (move runs/lines_crnn aside)
+#   stage 7 (stopped at step 1400 of 3750, ~45k lines, to start stage 8 on new shards; its last.pt
+#            written out as data/lines_stage7p.safetensors):
+#            SHARDS=(as stage 5) EPOCHS=1 TAKE=120000 THREADS=2 bash scripts/train_lines.sh --lr 3e-4 \
+#            --warmup-epochs 0.02 --seed 7 --init-weights data/lines_stage6.safetensors
+#   stage 8 (180,000 more lines first, 1 worker each, 2-4 min each:
+#              yomitori data build lines --count 40000 --out data/lines_train_styles --seed 105 --split train \
+#                --height 32 --vertical-prob 0.6 --degrade 0 --style-weights printed:0.5,handwriting:0.25,brush:0.25 \
+#                --shard-size 2000 --workers 1      (and --out data/lines_train_styles_deg --seed 106 --degrade 0.6)
+#              yomitori data build lines --count 50000 --out data/lines_train_mixed_clean2 --seed 107 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0 --latin-font-prob 0.35 --academic-prob 0.2 \
+#                --shard-size 2000 --workers 1      (and --out data/lines_train_mixed_deg2 --seed 108 --degrade 0.6)):
+#            SHARDS=(the 4 of stage 5),data/lines_train_styles,data/lines_train_styles_deg,data/lines_train_mixed_clean2,data/lines_train_mixed_deg2 \
+#            EPOCHS=1 TAKE=260000 THREADS=2 bash scripts/train_lines.sh --lr 4e-4 --warmup-epochs 0.02 --seed 8 \
+#            --init-weights data/lines_stage7p.safetensors      (move runs/lines_crnn aside first)
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
 # (300 eval-split lines, seed 12345, greedy) went 7.3 % (stage 4) -> 4.1 % -> 3.6 %.
