@@ -172,6 +172,9 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     latin = None
     if extra.random() < cfg.latin_font_prob and any(is_latin(d) for d in display):
         latin = choose_latin_font(extra, cfg.split)
+        needed = {d for d in display if is_latin(d)}
+        if latin is not None and renderable_chars(latin, needed) != needed:
+            latin = None  # a face without some of the line's ASCII: the main font draws it all
     if not vertical and extra.random() < cfg.academic_prob and font.style == "printed":
         text, display = academic_punctuation(text, display, font)
     lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
