@@ -99,3 +99,25 @@ def test_build_style_weights_parse_and_reach_the_shards(tmp_path) -> None:
     assert {r["params"]["style"] for r in ShardStream(out)} == {"brush"}
     assert main(["data", "build", "lines", "--count", "3", "--out", str(tmp_path / "x"),
                  "--style-weights", "ink:1"]) != 0
+
+
+def test_an_interrupted_build_resumes_and_another_build_is_refused(tmp_path) -> None:
+    require_font("IPAGothic")
+    from yomitori.data.lines import LineConfig, render_line
+    from yomitori.data.shards import write_shards
+    from yomitori.errors import UserError
+
+    cfg = LineConfig(fonts=MINIMAL_TRAIN, text="random", max_chars=6)
+    out = tmp_path / "s"
+    full = [p.read_bytes() for p in write_shards("lines", render_line, cfg, 2, 6, out, shard_size=2, progress=False)]
+    # as if killed while rendering the last shard: no index, last shard missing, first one kept
+    (out / "index.json").unlink()
+    last = sorted(out.glob("*.tar"))[-1]
+    last.unlink()
+    first = sorted(out.glob("*.tar"))[0]
+    stamp = first.stat().st_mtime_ns
+    again = write_shards("lines", render_line, cfg, 2, 6, out, shard_size=2, progress=False)
+    assert [p.read_bytes() for p in again] == full and (out / "index.json").exists()
+    assert first.stat().st_mtime_ns == stamp  # kept, not rendered again
+    with pytest.raises(UserError, match="another build"):
+        write_shards("lines", render_line, cfg, 3, 6, out, shard_size=2, progress=False)

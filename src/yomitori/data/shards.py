@@ -59,17 +59,44 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def write_shards(kind: str, render: Callable, cfg: Any, seed: int, count: int, out_dir: Path,
                  shard_size: int = 1000, workers: int = 1, start: int = 0,
                  progress: bool = True) -> list[Path]:
-    """Render indices ``[start, start + count)`` into tar shards under ``out_dir``."""
+    """Render indices ``[start, start + count)`` into tar shards under ``out_dir``.
+
+    Resumable: a shard is a pure function of the build, so rerunning the same command after an
+    interruption keeps the finished shards (recorded in ``build.json``) and renders the rest; a
+    folder that holds another build is refused.
+    """
     from tqdm import tqdm
+
+    from yomitori.errors import UserError
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    cfg_dict = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else repr(cfg)
+    build = {"kind": kind, "seed": seed, "start": start, "count": count, "shard_size": shard_size,
+             "config": json.loads(json.dumps(cfg_dict)), "charset_sha256": default_charset().sha256}
+    build_file = out_dir / "build.json"
+    if build_file.exists():
+        try:
+            before = json.loads(build_file.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError):
+            before = None
+        if before != build:
+            raise UserError(f"{out_dir}: holds shards of another build (see its build.json); use a new --out")
+    elif any(out_dir.glob("*.tar")):
+        raise UserError(f"{out_dir}: holds shards of another build; use a new --out")
+    else:
+        atomic_write_text(build_file, json.dumps(build, ensure_ascii=False, indent=1) + "\n")
     ranges = [(a, min(a + shard_size, start + count)) for a in range(start, start + count, shard_size)]
     paths = []
     bar = tqdm(total=count, unit="sample", disable=not progress, desc=f"{kind} shards")
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
     try:
         for n, (a, b) in enumerate(ranges):
+            path = out_dir / f"{kind}-{seed}-{n:05d}.tar"
+            if path.exists():  # finished by an earlier, interrupted run of this build
+                paths.append(path)
+                bar.update(b - a)
+                continue
             if pool is not None:
                 step = max(1, (b - a) // (workers * 4))
                 futs = [pool.submit(_render_range, render, cfg, seed, x, min(x + step, b))
@@ -84,7 +111,6 @@ def write_shards(kind: str, render: Callable, cfg: Any, seed: int, count: int, o
                 for x in range(a, b):
                     rows.extend(_render_range(render, cfg, seed, x, x + 1))
                     bar.update(1)
-            path = out_dir / f"{kind}-{seed}-{n:05d}.tar"
             tmp = path.with_suffix(".tar.tmp")
             with tarfile.open(tmp, "w") as tar:
                 for i, png, meta in rows:
@@ -96,7 +122,6 @@ def write_shards(kind: str, render: Callable, cfg: Any, seed: int, count: int, o
         bar.close()
         if pool is not None:
             pool.shutdown()
-    cfg_dict = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else repr(cfg)
     atomic_write_text(out_dir / "index.json", json.dumps({
         "format": "yomitori-shards-1", "kind": kind, "seed": seed, "start": start,
         "count": count, "shard_size": shard_size, "shards": [p.name for p in paths],
