@@ -67,6 +67,8 @@ FAMILIES: list[tuple[str, str, str, str]] = [
     (r"Liberation (Sans|Serif|Sans Narrow)", "liberation", "latin", "train"),
     (r"TeX Gyre (Termes|Pagella|Schola|Bonum|Heros|Heros Cn|Adventor)", "texgyre", "latin", "train"),
     (r"Free(Serif|Sans)", "freefont", "latin", "train"),
+    # typewriter faces: code, commands and file names in technical Japanese
+    (r"DejaVu Sans Mono|Liberation Mono|FreeMono|TeX Gyre Cursor", "latin-mono", "latin", "train"),
     (r"(Latin Modern|LM) (Roman|Sans).*|CMU .*", "lmodern", "latin", "eval"),
 ]
 STYLES = ("printed", "handwriting", "brush")  # the styles of Japanese fonts; "latin" is apart
