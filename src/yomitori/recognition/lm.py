@@ -385,10 +385,12 @@ def academic_documents(docs: Sequence[str], fraction: float, seed: int = 0) -> l
     """``docs`` with a fixed random ``fraction`` of them punctuated with ,. for 、。 (the
     normalised ，． of technical and academic Japanese), as the line engine's ``academic_prob``
     draws them. The corpus (Debian manuals) has none, so an LM trained on it alone vetoes them."""
+    from yomitori.data.lines import ACADEMIC
+
     if fraction <= 0:
         return list(docs)
     pick = np.random.default_rng(seed).random(len(docs)) < fraction
-    table = str.maketrans({"。": ".", "、": ","})
+    table = str.maketrans({prose: label for prose, (label, _drawn) in ACADEMIC.items()})
     return [d.translate(table) if p else d for d, p in zip(docs, pick, strict=True)]
 
 
