@@ -35,8 +35,8 @@ def main() -> int:
     meta = read_meta(args.weights)
     beam = json.loads(args.beam.read_text("utf-8"))
     greedy = json.loads(args.greedy.read_text("utf-8"))
-    per = beam.get("per_condition", 0) or next(v["yomitori"]["lines"] for v in beam.values()
-                                                if isinstance(v, dict) and "yomitori" in v)
+    conditions = {k: v for k, v in beam.items() if isinstance(v, dict) and "yomitori" in v}
+    per = next(iter(conditions.values()))["yomitori"]["lines"]
     meta["evaluation"] = {
         "command": f"yomitori eval {args.weights} --per-condition {per} --backend onnxruntime",
         "data": f"{per} held-out lines per condition (evaluation fonts and documents), seeds "
@@ -46,9 +46,9 @@ def main() -> int:
                            "cer_greedy": greedy[k]["yomitori"]["cer"], "chars": v["yomitori"]["chars"],
                            **({"tesseract_cer": v["tesseract"]["cer"],
                                "tesseract_line_accuracy": v["tesseract"]["line_accuracy"]} if "tesseract" in v else {})}
-                       for k, v in beam.items() if isinstance(v, dict) and "yomitori" in v},
+                       for k, v in conditions.items()},
     }
-    if shutil.which("tesseract"):
+    if shutil.which("tesseract") and any("tesseract" in v for v in conditions.values()):
         version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split()[1:2]
         meta["evaluation"]["tesseract"] = f"{''.join(version)}, jpn --psm 7 (horizontal), jpn_vert --psm 5 (vertical)"
     if args.latency:
