@@ -121,3 +121,24 @@ def test_an_interrupted_build_resumes_and_another_build_is_refused(tmp_path) -> 
     assert first.stat().st_mtime_ns == stamp  # kept, not rendered again
     with pytest.raises(UserError, match="another build"):
         write_shards("lines", render_line, cfg, 3, 6, out, shard_size=2, progress=False)
+
+
+def test_a_build_can_be_cut_short_or_extended(tmp_path) -> None:
+    require_font("IPAGothic")
+    from yomitori.data.lines import LineConfig, render_line
+    from yomitori.data.shards import ShardStream, write_shards
+
+    cfg = LineConfig(fonts=MINIMAL_TRAIN, text="random", max_chars=6)
+    out, ref = tmp_path / "s", tmp_path / "ref"
+    write_shards("lines", render_line, cfg, 3, 5, out, shard_size=2, progress=False)  # 2 + 2 + 1
+    first = sorted(out.glob("*.tar"))[0]
+    stamp = first.stat().st_mtime_ns
+    # extended to 6: the partial last shard covers another range and is rendered again
+    write_shards("lines", render_line, cfg, 3, 6, out, shard_size=2, progress=False)
+    write_shards("lines", render_line, cfg, 3, 6, ref, shard_size=2, progress=False)
+    assert [r["key"] for r in ShardStream(out)] == [r["key"] for r in ShardStream(ref)]
+    assert [p.read_bytes() for p in sorted(out.glob("*.tar"))] == [p.read_bytes() for p in sorted(ref.glob("*.tar"))]
+    assert first.stat().st_mtime_ns == stamp
+    # cut short to 4: the finished shards are kept and the index lists only those in range
+    write_shards("lines", render_line, cfg, 3, 4, out, shard_size=2, progress=False)
+    assert len(list(ShardStream(out))) == 4 and first.stat().st_mtime_ns == stamp

@@ -75,18 +75,27 @@ def write_shards(kind: str, render: Callable, cfg: Any, seed: int, count: int, o
     build = {"kind": kind, "seed": seed, "start": start, "count": count, "shard_size": shard_size,
              "config": json.loads(json.dumps(cfg_dict)), "charset_sha256": default_charset().sha256}
     build_file = out_dir / "build.json"
+    before_count = count
     if build_file.exists():
         try:
             before = json.loads(build_file.read_text("utf-8"))
         except (OSError, json.JSONDecodeError):
             before = None
-        if before != build:
+        # Same build with another --count: the finished shards stay valid (a shard is a pure
+        # function of its index range), so a build can be cut short or extended.
+        if not isinstance(before, dict) or {**before, "count": count} != build:
             raise UserError(f"{out_dir}: holds shards of another build (see its build.json); use a new --out")
+        before_count = int(before["count"])
     elif any(out_dir.glob("*.tar")):
         raise UserError(f"{out_dir}: holds shards of another build; use a new --out")
-    else:
-        atomic_write_text(build_file, json.dumps(build, ensure_ascii=False, indent=1) + "\n")
     ranges = [(a, min(a + shard_size, start + count)) for a in range(start, start + count, shard_size)]
+    if before_count != count:  # a finished last shard of the old count covers another range: redo it
+        (out_dir / "index.json").unlink(missing_ok=True)
+        for n, (a, b) in enumerate(ranges):
+            if b - a != min(shard_size, start + before_count - a):
+                (out_dir / f"{kind}-{seed}-{n:05d}.tar").unlink(missing_ok=True)
+    if before_count != count or not build_file.exists():
+        atomic_write_text(build_file, json.dumps(build, ensure_ascii=False, indent=1) + "\n")
     paths = []
     bar = tqdm(total=count, unit="sample", disable=not progress, desc=f"{kind} shards")
     pool = ProcessPoolExecutor(workers) if workers > 1 else None
