@@ -50,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
     cfg.data_dir = args.data_dir or cfg.data_dir
     cfg.limit_test, cfg.limit_train = args.limit_test, 1
     cfg.test_batch_size, cfg.download, cfg.num_workers = args.batch_size, False, 0
-    task = create_task(cfg.task, **(cfg.task_options or {}))
+    options = dict(cfg.task_options or {})
+    if cfg.task == "chars":  # the held-out streams are rendered; no need to load the training shards
+        options.pop("shards", None)
+    task = create_task(cfg.task, **options)
     device = resolve_device(args.device)
     train_ds, test_ds = task.datasets(cfg)
     _, loader, _ = make_loaders(task, cfg, train_ds, test_ds, DistInfo(), device)

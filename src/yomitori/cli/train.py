@@ -131,7 +131,10 @@ def _train_in_process(args: argparse.Namespace, cfg) -> int:
     except (KeyError, TypeError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
     seed_everything(cfg.seed, cfg.deterministic)  # model initialisation draws from the global RNG
-    model = create_model(cfg.model, **task.model_kwargs())
+    try:
+        model = create_model(cfg.model, **task.model_kwargs())
+    except (TypeError, ValueError, OSError) as exc:  # an option this model lacks, a bad warm-start file
+        raise UserError(f"cannot build {cfg.model}: {str(exc).splitlines()[0]}") from None
     if args.init_weights:
         from safetensors.torch import load_file
 

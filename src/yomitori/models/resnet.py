@@ -63,3 +63,53 @@ def resnet18(num_classes: int = 10, in_chans: int = 1, input_size: int = 28) -> 
 def resnet_tiny(num_classes: int = 10, in_chans: int = 1, input_size: int = 28) -> nn.Module:
     """Tiny ResNet for tests."""
     return ResNet(num_classes, in_chans, input_size, widths=(4, 8, 8, 8), depths=(1, 1, 1, 1))
+
+
+class LineBackboneResNet(nn.Module):
+    """A ResNet classifier whose first stages are the line recognizer's convolutional backbone.
+
+    The CRNN backbone (strided 3×3 stem convolutions, then residual blocks, widths 32-64-96-160;
+    stride 16 across the line, 4 along it) has read millions of characters in context; two more
+    residual stages bring the along-line axis to the same resolution (stride 16 both ways) before
+    global pooling and the classifier. ``backbone_weights`` warm-starts the shared stages from a
+    line-model ``.safetensors`` (its ``backbone.*`` tensors); without it the network starts from
+    scratch like any other model here.
+    """
+
+    def __init__(self, num_classes: int, in_chans: int = 1, input_size: int = 48,
+                 widths: tuple[int, ...] = (32, 64, 96, 160), head_width: int = 256, dropout: float = 0.1,
+                 backbone_weights: str | None = None) -> None:
+        super().__init__()
+        from yomitori.models.crnn import ConvBNReLU, ResBlock
+
+        w0, w1, w2, w3 = widths
+        self.backbone = nn.Sequential(
+            ConvBNReLU(in_chans, w0, (2, 2)), ConvBNReLU(w0, w1, (2, 2)),
+            ResBlock(w1, w2, (2, 1)), ResBlock(w2, w3, (2, 1)))  # same layout as CRNN.backbone
+        self.stages = nn.Sequential(ResBlock(w3, head_width, (1, 2)), ResBlock(head_width, head_width, (1, 2)))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(head_width, num_classes))
+        self.out_channels = head_width
+        if backbone_weights:
+            self.load_backbone(backbone_weights)
+
+    def load_backbone(self, path: str) -> None:
+        from safetensors.torch import load_file
+
+        tensors = {k[len("backbone."):]: v for k, v in load_file(path).items() if k.startswith("backbone.")}
+        if not tensors:
+            raise ValueError(f"{path}: no backbone.* tensors (not a line-recognizer weights file)")
+        self.backbone.load_state_dict(tensors)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.backbone(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, classes)
+        return self.head(self.forward_features(x))
+
+
+@register_model("resnet")
+def resnet_lines(num_classes: int = 10, in_chans: int = 1, input_size: int = 48,
+                 backbone_weights: str | None = None) -> nn.Module:
+    """ResNet on the line recognizer's backbone (32-64-96-160) + two 256 stages; warm-startable from it."""
+    return LineBackboneResNet(num_classes, in_chans, input_size, backbone_weights=backbone_weights)
