@@ -53,6 +53,14 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #   stage 9: SHARDS=(as stage 8) EPOCHS=1 TAKE=220000 THREADS=2 bash scripts/train_lines.sh --lr 3e-4 \
 #            --warmup-epochs 0.02 --seed 9 --init-weights data/lines_stage8.safetensors   (move runs/lines_crnn aside)
 #            (started with THREADS=1, resumed at step 1000 with THREADS=2: the same samples either way)
+#   stage 10 (60,000 more lines first, 1 worker, Latin fonts incl. typewriter faces and ，．:
+#              yomitori data build lines --count 60000 --out data/lines_train_mixed3 --seed 109 --split train \
+#                --height 32 --vertical-prob 0.55 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --shard-size 2000 --workers 1):
+#            SHARDS=(the 8 of stage 8),data/lines_train_mixed3 EPOCHS=1 TAKE=240000 THREADS=2 bash scripts/train_lines.sh \
+#            --lr 2.5e-4 --warmup-epochs 0.02 --seed 10 --init-weights data/lines_stage9.safetensors \
+#            --save-weights data/lines_stage10.safetensors      (move runs/lines_crnn aside first; 31 min,
+#            interrupted at step 2400 of 7500 and resumed with the same command)
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
