@@ -175,3 +175,50 @@ def test_eval_sums_have_the_same_keys_whatever_the_batch() -> None:
         task.eval_batch(stats, torch.randn(n, task.num_classes), target, torch.zeros(n, 1, 48, 48))
         keys.append(sorted(stats.sums))
     assert keys[0] == keys[1] == keys[2]
+
+
+def test_resnet_lines_warm_starts_from_a_line_model_backbone(tmp_path, capsys) -> None:
+    from safetensors.torch import save_file
+
+    from yomitori.cli import main
+    from yomitori.models import create_model
+
+    torch.manual_seed(0)
+    line = create_model("crnn_resnet_small", num_classes=20)
+    path = tmp_path / "line.safetensors"
+    save_file({k: v.contiguous() for k, v in line.state_dict().items()}, str(path))
+    model = create_model("resnet_lines", num_classes=7, input_size=48, backbone_weights=str(path))
+    mine = model.backbone.state_dict()
+    assert all(torch.equal(mine[k], v) for k, v in line.backbone.state_dict().items())
+    assert model.eval()(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+    bad = tmp_path / "bad.safetensors"
+    save_file({"x": torch.zeros(1)}, str(bad))
+    rc = main(["train", "--task", "chars", "--model", "resnet_lines", "--set", f"backbone={bad}",
+               "--set", "classes=chars:あい", "--out", str(tmp_path / "run"), "--logger", "none"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "bad.safetensors" in err and "backbone" in err and len(err.strip().splitlines()) == 1
+
+
+def test_shipped_default_reads_held_out_printed_characters(tmp_path, capsys) -> None:
+    """The shipped weights (float16 storage) load into the model and read a held-out font."""
+    _require_fonts()
+    from pathlib import Path
+
+    from yomitori.charset import default_charset
+    from yomitori.cli import main
+    from yomitori.data.chars import CharConfig, render_char
+    from yomitori.models.io import read_meta
+
+    weights = Path(__file__).resolve().parents[1] / "src/yomitori/weights/chars_resnet_lines.safetensors"
+    meta = read_meta(weights)
+    assert meta["charset_sha256"] == default_charset().sha256 and meta["temperature"] > 0
+    truth = "読書漢字のカタカナ語"
+    paths = []
+    for i, ch in enumerate(truth):
+        s = render_char(3, i, CharConfig(size_px=96, split="eval", chars=ch, fonts=("BIZ UDMincho",),
+                                         source_weights=(("printed", 1.0),)))
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(s.image).save(paths[-1])
+    assert main(["predict", str(weights), *map(str, paths), "--top-k", "1"]) == 0
+    read = [line.split(": ", 1)[1].split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert sum(a == b for a, b in zip(read, truth, strict=True)) >= 9, read
