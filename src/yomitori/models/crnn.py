@@ -36,6 +36,21 @@ class ResBlock(nn.Module):
         return F.relu(self.conv2(self.conv1(x)) + self.short(x), inplace=True)
 
 
+def line_backbone(in_chans: int = 1, widths: tuple[int, ...] = (32, 64, 96, 160)) -> nn.Sequential:
+    """Strided 3×3 stem convolutions, then two residual blocks: stride 16 across, 4 along the line.
+
+    Shared by :class:`CRNN` and the character classifier that warm-starts from it
+    (``resnet_lines``): the same layout gives the same ``backbone.*`` tensor names.
+    """
+    w0, w1, w2, w3 = widths
+    return nn.Sequential(
+        ConvBNReLU(in_chans, w0, (2, 2)),  # H/2, W/2
+        ConvBNReLU(w0, w1, (2, 2)),  # H/4, W/4
+        ResBlock(w1, w2, (2, 1)),  # H/8
+        ResBlock(w2, w3, (2, 1)),  # H/16
+    )
+
+
 class CRNN(nn.Module):
     """ResNet-style backbone (width stride 4, height collapsed) + BiLSTM or transformer + linear."""
 
@@ -43,19 +58,14 @@ class CRNN(nn.Module):
                  hidden: int = 128, layers: int = 2, head: str = "lstm", dropout: float = 0.1,
                  bottleneck: int | None = 96) -> None:
         super().__init__()
-        w0, w1, w2, w3 = widths
+        w3 = widths[-1]
         self.height, self.num_classes = height, num_classes
         # Profiled on this CPU (32 × 400 line): a first design with max-pools and 128/192-wide
         # blocks cost 0.91 GFLOP per line, 39 % of it in the 7,000-way classifier, and max-pool
         # with indices was slow on CPU. Strided convolutions replace the pools, the blocks are
         # narrower and a bottleneck feeds the classifier: about half the cost, same stride 4
         # (a narrow Latin "ll" needs three frames; stride 8 would drop it).
-        self.backbone = nn.Sequential(
-            ConvBNReLU(1, w0, (2, 2)),  # H/2, W/2
-            ConvBNReLU(w0, w1, (2, 2)),  # H/4, W/4
-            ResBlock(w1, w2, (2, 1)),  # H/8
-            ResBlock(w2, w3, (2, 1)),  # H/16
-        )
+        self.backbone = line_backbone(1, widths)
         feat_h = -(-height // 16)
         self.collapse = nn.Conv2d(w3, w3, (feat_h, 1), bias=False)  # (N, w3, 1, T)
         self.collapse_bn = nn.BatchNorm1d(w3)

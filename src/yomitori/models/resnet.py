@@ -80,13 +80,11 @@ class LineBackboneResNet(nn.Module):
                  widths: tuple[int, ...] = (32, 64, 96, 160), head_width: int = 256, dropout: float = 0.1,
                  backbone_weights: str | None = None) -> None:
         super().__init__()
-        from yomitori.models.crnn import ConvBNReLU, ResBlock
+        from yomitori.models.crnn import ResBlock, line_backbone
 
-        w0, w1, w2, w3 = widths
-        self.backbone = nn.Sequential(
-            ConvBNReLU(in_chans, w0, (2, 2)), ConvBNReLU(w0, w1, (2, 2)),
-            ResBlock(w1, w2, (2, 1)), ResBlock(w2, w3, (2, 1)))  # same layout as CRNN.backbone
-        self.stages = nn.Sequential(ResBlock(w3, head_width, (1, 2)), ResBlock(head_width, head_width, (1, 2)))
+        self.backbone = line_backbone(in_chans, widths)
+        self.stages = nn.Sequential(ResBlock(widths[-1], head_width, (1, 2)),
+                                    ResBlock(head_width, head_width, (1, 2)))
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
                                   nn.Linear(head_width, num_classes))
         self.out_channels = head_width

@@ -350,7 +350,7 @@ class CharsTask(ClassificationTask):
             import json
             from pathlib import Path
 
-            meta["model_kwargs"] = {"num_classes": self.num_classes, "in_chans": 1, "input_size": self.input_size}
+            meta["model_kwargs"] = {k: v for k, v in self.model_kwargs().items() if k != "backbone_weights"}
             earlier = Path(self.backbone).with_suffix(".json")
             info = json.loads(earlier.read_text(encoding="utf-8")) if earlier.exists() else {}
             meta["warm_start"] = {"backbone_from": self.backbone, "model": info.get("model"),
