@@ -271,3 +271,21 @@ def test_figures_from_probabilities_trim_bleed_split_stacked_and_drop_unsure():
     regions = extract_regions(prob, [])
     boxes = sorted(r.bbox for r in regions if r.cls == "figure")
     assert boxes == [(20.0, 10.0, 80.0, 40.0), (20.0, 62.0, 80.0, 90.0)]
+
+
+def test_check_furigana_relabels_body_sized_lines_and_keeps_small_ruby():
+    from yomitori.layout.postprocess import LineBox, RegionBox, check_furigana
+
+    def line(y: float, thick: float) -> LineBox:
+        poly = np.array([[10, y], [400, y], [400, y + thick], [10, y + thick]], np.float32)
+        return LineBox(poly, 0.0, 0.9, thick)
+
+    lines = [line(100 + 60 * k, 36) for k in range(4)] + [line(400, 16), line(460, 34)]
+    regions = [RegionBox("text", (10, 100, 400, 316), 0.9, [0, 1, 2, 3]),
+               RegionBox("furigana", (10, 400, 400, 416), 0.8, [4]),  # ruby: 0.44 of the body
+               RegionBox("furigana", (10, 460, 400, 494), 0.8, [5])]  # as thick as the body: text
+    out = check_furigana(regions, lines)
+    assert [r.cls for r in out] == ["text", "furigana", "text"]
+    # too few other lines to judge: nothing changes
+    few = [RegionBox("text", (10, 100, 400, 136), 0.9, [0]), RegionBox("furigana", (10, 460, 400, 494), 0.8, [5])]
+    assert [r.cls for r in check_furigana(few, lines)] == ["text", "furigana"]

@@ -24,6 +24,27 @@ def test_prepare_line_horizontal_keeps_orientation_and_scales_height():
     assert x.shape == (32, 160) and x[:, :16].mean() > 0.9 and x[:, 20:].mean() < 0.1
 
 
+def test_crop_line_snaps_to_the_ink_across_the_line():
+    from yomitori.pipeline.recognize import crop_line, snap_to_ink
+    from yomitori.types import BBox, Direction
+
+    page = np.full((300, 400), 240, np.uint8)
+    page[110:140, 50:350] = 20  # a horizontal line's ink: rows 110-139
+    page[150:300, 200:230] = 20  # a vertical line's ink: columns 200-229
+    loose = BBox(40, 95, 360, 146)  # the layout's box: 51 px for 30 px of ink, off-centre
+    assert snap_to_ink(page, loose, Direction.HORIZONTAL) == BBox(40, 110, 360, 140)
+    crop, box = crop_line(page, loose, Direction.HORIZONTAL)  # margin 0.2 of the ink thickness
+    assert box == BBox(34, 104, 366, 146) and crop.shape == (42, 332)
+    assert snap_to_ink(page, BBox(190, 150, 245, 290), Direction.VERTICAL) == BBox(200, 150, 230, 290)
+    # only shrinks; keeps boxes without contrast and ink bands thinner than half the box
+    assert snap_to_ink(page, BBox(50, 112, 350, 130), Direction.HORIZONTAL) == BBox(50, 112, 350, 130)
+    blank = BBox(0, 0, 40, 40)
+    assert snap_to_ink(page, blank, Direction.HORIZONTAL) == blank
+    page[60:64, 50:350] = 20  # a rule of dashes, 4 px inside a 40 px box
+    assert snap_to_ink(page, BBox(50, 42, 350, 82), Direction.HORIZONTAL) == BBox(50, 42, 350, 82)
+    assert crop_line(page, loose, Direction.HORIZONTAL, snap=False)[1] == BBox(29, 84, 371, 157)
+
+
 def test_batch_lines_pads_with_paper_and_counts_frames():
     a, b = np.ones((32, 40), np.float32), np.ones((32, 18), np.float32)
     x, frames = batch_lines([a, b])

@@ -448,3 +448,24 @@ def split_regions(regions: list[RegionBox], lines: list[LineBox], gap: float = 1
                                  "vertical" if lengths[vert].sum() > lengths[~vert].sum() else "horizontal"))
     return out
 
+
+
+def check_furigana(regions: list[RegionBox], lines: list[LineBox], max_ratio: float = 0.7,
+                   min_lines: int = 3) -> list[RegionBox]:
+    """Relabel as text the "furigana" regions whose lines are as thick as the page's body text.
+
+    Ruby is set at about half the size of its base text (0.45 em in the page engine), and a
+    furigana region is left out of the reading text, so a false one loses real text (seen on
+    real PDFs: short code lines and list items taken for ruby). A region is kept as furigana
+    only if its lines' median thickness is below ``max_ratio`` times the median thickness of
+    the page's other lines (needs ``min_lines`` of those to judge; otherwise nothing changes).
+    """
+    others = [lines[i].thickness for r in regions if r.cls != "furigana" for i in r.lines]
+    if len(others) < min_lines:
+        return regions
+    body = float(np.median(others))
+    for r in regions:
+        if r.cls == "furigana" and r.lines:
+            if float(np.median([lines[i].thickness for i in r.lines])) >= max_ratio * body:
+                r.cls = "text"
+    return regions

@@ -24,6 +24,7 @@ from yomitori.document import Line, Region, TableCell
 from yomitori.layout.postprocess import (
     LineBox,
     RegionBox,
+    check_furigana,
     maps_to_layout,
     scale_layout,
     split_regions,
@@ -74,7 +75,7 @@ def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, f
     fx, fy = factors
     regions, lines = maps_to_layout(maps, kernel_threshold)
     scale_layout(regions, lines, 1.0 / fx, 1.0 / fy)
-    regions = split_regions(regions, lines)
+    regions = check_furigana(split_regions(regions, lines), lines)
     h, w = gray.shape
     for ln in lines:
         ln.polygon = np.clip(ln.polygon, 0, [w, h])
