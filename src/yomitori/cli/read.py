@@ -49,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pages read in parallel, one process each (default: 1)")
     p.add_argument("--password", help=f"password of encrypted PDFs (or set {PASSWORD_ENV})")
     add_decoder_arguments(p)
+    p.add_argument("--no-char-check", dest="char_check", action="store_false",
+                   help="do not re-read doubtful kanji with the character classifier")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     # testing: run the whole pipeline without models ("null", "fixed:RECORDED.json")
     p.add_argument("--engine", default=None, help=argparse.SUPPRESS)
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         select_pages(args.pages, info.page_count, src)
         infos[src] = info
     engine = make_engine(args.engine or os.environ.get(ENGINE_ENV) or "model", backend=args.backend,
-                         decode=decoder_options(args))
+                         decode={**decoder_options(args), **({} if args.char_check else {"char_check": False})})
     prepare_engine(engine)
     plans = _targets_for(args.inputs, args.output, formats)
 

@@ -79,6 +79,7 @@ class LineRecognizer:
         self.beam_width = int(tuned["beam_width"] if beam_width is None else beam_width)
         self.prune = float(tuned["prune"] if prune is None else prune)
         self.decoder, self.max_batch_pixels = decoder, max_batch_pixels
+        self.char_checker: Any = None  # a yomitori.pipeline.charcheck.CharChecker, set by load_models
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -205,6 +206,9 @@ def recognize_regions(page: PageImage, regions: list[Region], recognizer: LineRe
             else:
                 page_box = BBox(page_box.x0, line.bbox.y0, page_box.x1, line.bbox.y1)
             line.chars.append(Char(ch, page_box, conf))
+    checker = getattr(recognizer, "char_checker", None)
+    if checker is not None:
+        checker.check(page, regions)
     return regions
 
 
@@ -285,8 +289,11 @@ def make_recognizer(model: Any, *, decoder: str | None = None, lm: str | Path | 
 
 def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str | None = None,
                 lm: str | Path | None = "auto", lm_weight: float | None = None,
-                insertion_bonus: float | None = None, beam_width: int | None = None) -> Models:
-    """Load the shipped layout network and line recognizer on one runtime (decoder: :func:`resolve_decoder`)."""
+                insertion_bonus: float | None = None, beam_width: int | None = None,
+                char_check: bool = True) -> Models:
+    """Load the shipped layout network and line recognizer on one runtime (decoder: :func:`resolve_decoder`),
+    and the character classifier that re-reads doubtful kanji (:mod:`yomitori.pipeline.charcheck`)
+    unless ``char_check`` is off or this build has no such weights."""
     from yomitori.runtime import default_backend, get_backend
 
     name = default_backend() if backend == "auto" else backend
@@ -303,4 +310,10 @@ def load_models(backend: str = "auto", *, threads: int | None = None, decoder: s
             "decoder": recognizer.settings}
     if recognizer.lm_path is not None:
         info["language_model"] = recognizer.lm_path.name
+    if char_check:
+        from yomitori.pipeline.charcheck import load_char_checker
+
+        recognizer.char_checker = load_char_checker(rt, threads=threads)
+        if recognizer.char_checker is not None:
+            info["char_check"] = recognizer.char_checker.settings
     return Models(layout_model, recognizer, info)
