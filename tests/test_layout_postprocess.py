@@ -14,7 +14,7 @@ from yomitori.layout.maps import NUM_CLASSES, page_targets
 from yomitori.layout.metrics import match_boxes, pairwise_order
 from yomitori.layout.reading_order import OrderItem, order_page, xy_cut
 from yomitori.layout.tables import table_cells
-from yomitori.pipeline.layout import analyze_layout, detect_layout
+from yomitori.pipeline.layout import analyze_layout, detect_layout, read_long_side
 from yomitori.types import Direction, PageImage, RegionClass
 
 H, W = 768, 544  # already the working size: resizing is the identity
@@ -190,7 +190,9 @@ def test_analyze_layout_returns_document_regions_in_order():
     p = Page()
     p.region("header", [(40, 30, 200, 42)])
     p.region("text", columns(500, 80, 700, 10), "vertical")
-    regions = analyze_layout(PageImage(np.full((H, W), 255, np.uint8), 150.0, 1), p.model())
+    model = p.model()
+    assert read_long_side(model) == 1024  # read works at 4/3 of the training resolution
+    regions = analyze_layout(PageImage(np.full((H, W), 255, np.uint8), 150.0, 1), model, long_side=H)
     assert [r.cls for r in regions] == [RegionClass.HEADER, RegionClass.TEXT]
     body = regions[1]
     assert body.direction == Direction.VERTICAL and len(body.lines) == 10
