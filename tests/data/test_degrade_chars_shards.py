@@ -101,6 +101,21 @@ def test_build_style_weights_parse_and_reach_the_shards(tmp_path) -> None:
                  "--style-weights", "ink:1"]) != 0
 
 
+def test_build_lines_with_random_text(tmp_path) -> None:
+    """--text random: the shard records say so and hold the random source's lines, not the corpus's."""
+    require_font("IPAGothic")
+    from yomitori.cli import main
+    from yomitori.data.lines import LineConfig, render_line
+    from yomitori.data.shards import ShardStream
+
+    out = tmp_path / "random"
+    assert main(["data", "build", "lines", "--count", "3", "--out", str(out), "--seed", "4",
+                 "--text", "random", "--shard-size", "3"]) == 0
+    texts = [r["text"] for r in ShardStream(out)]
+    assert texts == [render_line(4, i, LineConfig(text="random")).text for i in range(3)]
+    assert '"text": "random"' in (out / "index.json").read_text(encoding="utf-8")
+
+
 def test_an_interrupted_build_resumes_and_another_build_is_refused(tmp_path) -> None:
     require_font("IPAGothic")
     from yomitori.data.lines import LineConfig, render_line
