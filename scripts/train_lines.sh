@@ -61,6 +61,20 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            --lr 2.5e-4 --warmup-epochs 0.02 --seed 10 --init-weights data/lines_stage9.safetensors \
 #            --save-weights data/lines_stage10.safetensors      (move runs/lines_crnn aside first; 31 min,
 #            interrupted at step 2400 of 7500 and resumed with the same command)
+#   stage 11 (stopped at step 4000 of 7500 to start stage 12; its last.pt written out as
+#            data/lines_stage11p.safetensors with the model tensors of the checkpoint):
+#            SHARDS=(the 9 of stage 10) EPOCHS=1 TAKE=240000 THREADS=2 bash scripts/train_lines.sh --lr 2e-4 \
+#            --warmup-epochs 0.02 --seed 11 --init-weights data/lines_stage10.safetensors \
+#            --save-weights data/lines_stage11.safetensors      (move runs/lines_crnn aside first)
+#   stage 12 (40,000 lines of random text first: every Joyo kanji equally often, 15 % other JIS kanji,
+#            because the corpus hardly has 註, 偶, 史 and the real PDFs misread them; 1 worker, 5 min:
+#              yomitori data build lines --count 40000 --out data/lines_train_random --seed 110 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0.3 --style-weights printed:0.7,handwriting:0.2,brush:0.1 \
+#                --latin-font-prob 0.35 --text random --shard-size 2000 --workers 1):
+#            SHARDS=(the 9 of stage 10),data/lines_train_random,data/lines_train_random,data/lines_train_random \
+#            EPOCHS=1 TAKE=130000 THREADS=2 bash scripts/train_lines.sh --lr 2e-4 --warmup-epochs 0.02 --seed 12 \
+#            --init-weights data/lines_stage11p.safetensors --save-weights data/lines_stage12.safetensors
+#            (the random folder listed three times: ~19 % of the lines drawn; 27 min, 80 lines/s)
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER

@@ -291,3 +291,46 @@ def test_check_furigana_relabels_body_sized_lines_and_keeps_small_ruby():
     # too few other lines to judge: nothing changes
     few = [RegionBox("text", (10, 100, 400, 136), 0.9, [0]), RegionBox("furigana", (10, 460, 400, 494), 0.8, [5])]
     assert [r.cls for r in check_furigana(few, lines)] == ["text", "furigana"]
+
+
+def test_resample_maps_stretches_each_map_over_the_page():
+    from yomitori.pipeline.layout import resample_maps
+
+    m = np.zeros((2, 4, 6), np.float32)
+    m[0] = 3.0
+    m[1, :, 3:] = 1.0  # right half
+    out = resample_maps(m, (8, 12))
+    assert out.shape == (2, 8, 12) and out.dtype == np.float32
+    assert np.allclose(out[0], 3.0)
+    assert out[1, :, :5].max() < 0.01 and out[1, :, 7:].min() > 0.99
+
+
+def test_read_finds_lines_at_1024_and_averages_region_classes_with_the_training_resolution():
+    """Two passes (lines at 4/3 of the training size, classes averaged with a pass at the training
+    size): the class logits of the second pass reach the regions."""
+    from yomitori.layout.maps import NUM_CLASSES
+    from yomitori.pipeline.layout import detect_layout
+
+    sizes = []
+
+    class TwoScale:
+        meta = {"working_long_side": 768}
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            sizes.append(max(x.shape[2:]))
+            h, w = x.shape[2] // 2, x.shape[3] // 2
+            out = np.full((1, NUM_CLASSES + 2, h, w), -10.0, np.float32)
+            band = slice(int(0.3 * h), int(0.32 * h) + 1)
+            out[0, NUM_CLASSES, band, int(0.1 * w):int(0.9 * w)] = 10.0  # one horizontal line
+            out[0, 0] = 0.0  # background everywhere...
+            # ...the line is "text" at the training size and weakly "title" at 1024
+            out[0, 1 if len(sizes) == 2 else 2, band, int(0.1 * w):int(0.9 * w)] = 8.0 if len(sizes) == 2 else 2.0
+            return out
+
+    gray = np.full((1536, 1088), 255, np.uint8)
+    regions, lines, order = detect_layout(gray, TwoScale(), long_side=1024, class_long_side=768)
+    assert sizes == [1024, 768] and len(lines) == 1
+    assert [r.cls for r in regions] == ["text"]  # title (2 - 10) / 2 < text (-10 + 8) / 2
+    sizes.clear()
+    regions, _, _ = detect_layout(gray, TwoScale(), long_side=1024)
+    assert sizes == [1024] and [r.cls for r in regions] == ["title"]

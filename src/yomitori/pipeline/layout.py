@@ -29,6 +29,7 @@ from yomitori.layout.postprocess import (
     scale_layout,
     split_regions,
 )
+from yomitori.layout.maps import NUM_CLASSES
 from yomitori.layout.prepare import OUTPUT_STRIDE, resize_page, to_input
 from yomitori.layout.reading_order import OrderItem, order_page, xy_cut
 from yomitori.layout.tables import Cell, table_cells
@@ -37,12 +38,14 @@ from yomitori.types import BBox, Direction, PageImage, RegionClass
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "layout_resnet_small.safetensors"
 DEFAULT_LONG_SIDE = 768
-# ``read`` runs the network at 4/3 of the resolution it was trained at (768 -> 1024 px long side):
-# real PDFs set lines closer together and smaller (code listings, footnotes, lists) than the
-# page engine, and at 768 px the network merges and breaks such lines. Measured on selection
+# ``read`` finds lines at 4/3 of the resolution the network was trained at (768 -> 1024 px long
+# side): real PDFs set lines closer together and smaller (code listings, footnotes, lists) than
+# the page engine, and at 768 px the network merges and breaks such lines. Measured on selection
 # pages (texlive-lang-japanese pages other than the bench's, 16 clean + 16 degraded): CER
-# 10.2 / 10.6 % at 768, 8.2 / 8.2 at 896, 7.1 / 7.3 at 1024, 7.7 / 7.1 at 1152; synthetic
-# selection pages (seed 5000, 18 + 18) 0.62 / 0.88 % at 768, 0.71 / 0.84 at 1024, 1.60 / 3.16 at 1280.
+# 10.2 / 10.6 % at 768, 8.2 / 8.2 at 896, 7.1 / 7.3 at 1024, 7.7 / 7.1 at 1152. Region classes,
+# though, depend on the text's size (large body text at 1024 px is taken for titles, which broke
+# the reading order of synthetic pages set in large type), so their logits are averaged with a
+# second pass at the training resolution (``detect_layout(class_long_side=...)``). See docs/read.md.
 READ_UPSCALE = 4 / 3
 
 LayoutModel = Callable[[np.ndarray], Any]
@@ -67,12 +70,35 @@ def predict_maps(gray: np.ndarray, model: LayoutModel, long_side: int) -> tuple[
 
 
 def detect_layout(gray: np.ndarray, model: LayoutModel, long_side: int | None = None,
-                  kernel_threshold: float = 0.5, table_grid: bool = True,
+                  kernel_threshold: float = 0.5, table_grid: bool = True, class_long_side: int | None = None,
                   ) -> tuple[list[RegionBox], list[LineBox], list[int]]:
-    """Regions (tables with cells) and lines in page pixels, and the region reading order."""
-    long_side = int(long_side or (getattr(model, "meta", None) or {}).get("working_long_side", DEFAULT_LONG_SIDE))
+    """Regions (tables with cells) and lines in page pixels, and the region reading order.
+
+    ``class_long_side``: when given and unlike ``long_side``, a second pass at that resolution
+    has its region-class logits resampled onto the first pass's grid and averaged with the first
+    pass's (a two-scale ensemble); lines and their direction come from the pass at ``long_side``.
+    """
+    long_side = int(long_side or trained_long_side(model))
     maps, factors = predict_maps(gray, model, long_side)
+    if class_long_side and int(class_long_side) != long_side:
+        class_maps, _ = predict_maps(gray, model, int(class_long_side))
+        maps = maps.copy()
+        maps[:NUM_CLASSES] = (maps[:NUM_CLASSES] + resample_maps(class_maps[:NUM_CLASSES], maps.shape[1:])) / 2
     return layout_from_maps(gray, maps, factors, kernel_threshold, table_grid)
+
+
+def trained_long_side(model: LayoutModel) -> int:
+    """The page long side (px) the network was trained at (its JSON), else :data:`DEFAULT_LONG_SIDE`."""
+    return int((getattr(model, "meta", None) or {}).get("working_long_side", DEFAULT_LONG_SIDE))
+
+
+def resample_maps(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(C, h, w) float maps -> (C, *shape), bilinear, each map stretched over the same page."""
+    from PIL import Image
+
+    h, w = int(shape[0]), int(shape[1])
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(m, np.float32), mode="F")
+                                .resize((w, h), Image.BILINEAR)) for m in maps]).astype(np.float32)
 
 
 def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, float],
@@ -107,20 +133,23 @@ def _order_item(r: RegionBox, lines: list[LineBox]) -> OrderItem:
 
 
 def read_long_side(model: LayoutModel) -> int:
-    """The working resolution of ``read``: :data:`READ_UPSCALE` × the one the network was trained at."""
-    trained = int((getattr(model, "meta", None) or {}).get("working_long_side", DEFAULT_LONG_SIDE))
-    return int(round(trained * READ_UPSCALE / OUTPUT_STRIDE)) * OUTPUT_STRIDE
+    """The line-finding resolution of ``read``: :data:`READ_UPSCALE` × the one the network was trained at."""
+    return int(round(trained_long_side(model) * READ_UPSCALE / OUTPUT_STRIDE)) * OUTPUT_STRIDE
 
 
 def analyze_layout(page: PageImage, model: LayoutModel, *, long_side: int | None = None,
-                   kernel_threshold: float = 0.5, table_grid: bool = True) -> list[Region]:
-    """Regions of ``page`` in reading order, with their lines (text empty) and table cells;
-    the network runs at ``long_side`` px (default :func:`read_long_side`)."""
+                   kernel_threshold: float = 0.5, table_grid: bool = True,
+                   class_long_side: int | None = None) -> list[Region]:
+    """Regions of ``page`` in reading order, with their lines (text empty) and table cells.
+
+    Lines are found at ``long_side`` px (default :func:`read_long_side`); region classes average
+    that pass with one at ``class_long_side`` (default: the training resolution; one pass when equal)."""
     gray = np.asarray(page.pixels)
     if gray.ndim == 3:
         gray = gray.mean(axis=2).astype(np.uint8)
     long_side = long_side or read_long_side(model)
-    regions, lines, order = detect_layout(gray, model, long_side, kernel_threshold, table_grid)
+    class_long_side = class_long_side or trained_long_side(model)
+    regions, lines, order = detect_layout(gray, model, long_side, kernel_threshold, table_grid, class_long_side)
     out = []
     for k in order:
         r = regions[k]
@@ -147,4 +176,5 @@ def _cells(gray: np.ndarray, r: RegionBox, lines: list[LineBox]) -> list[Cell]:
     return cells
 
 
-__all__ = ["DEFAULT_WEIGHTS", "READ_UPSCALE", "analyze_layout", "detect_layout", "layout_from_maps", "load_layout_model", "predict_maps", "read_long_side"]
+__all__ = ["DEFAULT_WEIGHTS", "READ_UPSCALE", "analyze_layout", "detect_layout", "layout_from_maps", "load_layout_model", "predict_maps", "read_long_side",
+           "resample_maps", "trained_long_side"]
