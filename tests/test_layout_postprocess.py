@@ -334,3 +334,22 @@ def test_read_finds_lines_at_1024_and_averages_region_classes_with_the_training_
     sizes.clear()
     regions, _, _ = detect_layout(gray, TwoScale(), long_side=1024)
     assert sizes == [1024] and [r.cls for r in regions] == ["title"]
+
+
+def test_split_ruby_moves_half_size_lines_beside_a_base_line_to_furigana():
+    from yomitori.layout.postprocess import LineBox, RegionBox, split_ruby
+
+    def vline(x: float, thick: float, y0: float = 100, y1: float = 900) -> LineBox:
+        poly = np.array([[x, y0], [x + thick, y0], [x + thick, y1], [x, y1]], np.float32)
+        return LineBox(poly, 1.0, 0.9, thick)
+
+    # three vertical base lines (40 px), ruby (18 px) just right of the middle one, and a thin
+    # line far from any base line (a rule of dots: not ruby)
+    lines = [vline(500, 40), vline(440, 40), vline(380, 40), vline(482, 18, 300, 360), vline(100, 18)]
+    regions = [RegionBox("text", (380, 100, 540, 900), 0.9, [0, 1, 2, 3], "vertical"),
+               RegionBox("text", (100, 100, 118, 900), 0.9, [4], "vertical"),
+               RegionBox("table", (0, 0, 50, 50), 0.9, [], "horizontal")]
+    out = split_ruby(regions, lines)
+    assert [(r.cls, r.lines) for r in out] == [("text", [0, 1, 2]), ("furigana", [3]), ("text", [4]),
+                                              ("table", [])]
+    assert out[1].bbox == (482.0, 300.0, 500.0, 360.0) and out[1].direction == "vertical"

@@ -469,3 +469,57 @@ def check_furigana(regions: list[RegionBox], lines: list[LineBox], max_ratio: fl
             if float(np.median([lines[i].thickness for i in r.lines])) >= max_ratio * body:
                 r.cls = "text"
     return regions
+
+
+def split_ruby(regions: list[RegionBox], lines: list[LineBox], max_ratio: float = 0.6, min_lines: int = 3,
+               max_gap: float = 0.6, min_overlap: float = 0.5) -> list[RegionBox]:
+    """Move ruby lines out of text regions into furigana regions of their own.
+
+    A line is taken for ruby when it is thinner than ``max_ratio`` × the page's median line
+    thickness (ruby is set at about half size) and runs beside a full-size line (at least 0.8 ×
+    the median) of the same direction: the gap between them under ``max_gap`` × the median, and
+    the base line covering at least ``min_overlap`` of the ruby's length. At the resolution
+    ``read`` finds lines (1024 px) the network resolves ruby as lines of their own, and the
+    region maps put them inside the text they annotate, where they would be read as text.
+    Tables, figures and furigana regions are left as they are.
+    """
+    if len(lines) < min_lines:
+        return regions
+    t = float(np.median([ln.thickness for ln in lines]))
+    out: list[RegionBox] = []
+    for r in regions:
+        if r.cls in ("table", "figure", "furigana") or len(r.lines) < 2:
+            out.append(r)
+            continue
+        ruby = []
+        for i in r.lines:
+            a = lines[i]
+            if a.thickness >= max_ratio * t:
+                continue
+            vert = a.direction == "vertical"
+            ax0, ay0, ax1, ay1 = a.bbox
+            for j in r.lines:
+                b = lines[j]
+                if j == i or b.direction != a.direction or b.thickness < 0.8 * t:
+                    continue
+                bx0, by0, bx1, by1 = b.bbox
+                if vert:
+                    gap = max(bx0 - ax1, ax0 - bx1)
+                    overlap = min(ay1, by1) - max(ay0, by0)
+                    length = ay1 - ay0
+                else:
+                    gap = max(by0 - ay1, ay0 - by1)
+                    overlap = min(ax1, bx1) - max(ax0, bx0)
+                    length = ax1 - ax0
+                if gap < max_gap * t and overlap >= min_overlap * max(length, 1e-6):
+                    ruby.append(i)
+                    break
+        if not ruby:
+            out.append(r)
+            continue
+        keep = [i for i in r.lines if i not in ruby]
+        for group, cls in ((keep, r.cls), (ruby, "furigana")):
+            b = np.array([lines[i].bbox for i in group])
+            out.append(RegionBox(cls, (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+                                       float(b[:, 3].max())), r.score, group, r.direction))
+    return out

@@ -25,6 +25,7 @@ from yomitori.layout.postprocess import (
     LineBox,
     RegionBox,
     check_furigana,
+    split_ruby,
     maps_to_layout,
     scale_layout,
     split_regions,
@@ -108,7 +109,7 @@ def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, f
     fx, fy = factors
     regions, lines = maps_to_layout(maps, kernel_threshold)
     scale_layout(regions, lines, 1.0 / fx, 1.0 / fy)
-    regions = check_furigana(split_regions(regions, lines), lines)
+    regions = split_ruby(check_furigana(split_regions(regions, lines), lines), lines)
     h, w = gray.shape
     for ln in lines:
         ln.polygon = np.clip(ln.polygon, 0, [w, h])
