@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench_read.py --pages-per-kind 4 --json-out bench/read.json
     .venv/bin/python bench/bench_read.py --quick                 # smoke run, well under a minute
+    .venv/bin/python bench/bench_read.py --seed 5000 --real-set selection --real-pages 16 \
+        --pages-per-kind 6 --no-tesseract --no-ocrmypdf          # the selection pages (choose settings here)
 
 Pages (all at 300 dpi by default, each clean and scan-degraded):
 
@@ -264,6 +266,49 @@ def real_pages(root: Path, n: int, dpi: int = DPI, strength: float = DEGRADE_STR
                 rng = np.random.default_rng([seed, i, 0x5EA1])
                 image = degrade(clean, rng, strength, probs=dict(DEFAULT_PROBS, rotate=0.5, perspective=0.0),
                                 max_deg=0.4).image
+            out.append(BenchPage("real", quality, f"{Path(rel).name} p{number}", image, dpi, ref))
+    return out
+
+
+def selection_real_pages(root: Path, n: int = 16, dpi: int = DPI, strength: float = DEGRADE_STRENGTH,
+                         qualities: tuple[str, ...] = QUALITIES, seed: int = 777) -> list[BenchPage]:
+    """Real pages for *choosing* settings, never the bench's own (``--real-set selection``).
+
+    Other pages of the same documentation: at least 700 characters, at least 60 % Japanese,
+    not one of :data:`REAL_PAGES`, at most two per PDF (drawn with ``seed``), then ``n`` of them
+    in a seeded order; degraded with another seed than the bench's. docs/read.md reports the
+    settings chosen on them.
+    """
+    import pypdfium2 as pdfium
+
+    from yomitori.data.degrade import DEFAULT_PROBS, degrade
+
+    docs = root / DOC_ROOT
+    pinned = set(REAL_PAGES)
+    by_pdf: dict[str, list[int]] = {}
+    for pdf in sorted(docs.rglob("*.pdf")):
+        rel = str(pdf.relative_to(docs))
+        if any(x in rel.lower() for x in REAL_EXCLUDE):
+            continue
+        for number, text in enumerate(pdftotext(pdf), 1):
+            if len(canon(text)) >= 700 and (rel, number) not in pinned and japanese_fraction(text) >= 0.6:
+                by_pdf.setdefault(rel, []).append(number)
+    rng = np.random.default_rng(seed)
+    picked = [(rel, nums[j]) for rel, nums in sorted(by_pdf.items()) for j in sorted(rng.permutation(len(nums))[:2])]
+    rng.shuffle(picked)
+    out: list[BenchPage] = []
+    for i, (rel, number) in enumerate(picked[:n]):
+        ref = pdftotext(docs / rel, number)[0]
+        pdf = pdfium.PdfDocument(str(docs / rel))
+        try:
+            clean = np.asarray(pdf[number - 1].render(scale=dpi / 72).to_pil().convert("L"))
+        finally:
+            pdf.close()
+        for quality in qualities:
+            image = clean
+            if quality == "degraded":
+                image = degrade(clean, np.random.default_rng([4242, i, 0x5EA1]), strength,
+                                probs=dict(DEFAULT_PROBS, rotate=0.5, perspective=0.0), max_deg=0.4).image
             out.append(BenchPage("real", quality, f"{Path(rel).name} p{number}", image, dpi, ref))
     return out
 
@@ -533,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-real", action="store_true", help="synthetic pages only")
     ap.add_argument("--no-ocrmypdf", action="store_true", help="skip the searchable-PDF comparison")
     ap.add_argument("--list-real", action="store_true", help="rank the real candidate pages and exit")
+    ap.add_argument("--real-set", choices=["bench", "selection"], default="bench",
+                    help="real pages: the bench's pinned pages, or 16 others for choosing settings "
+                         "(use with --seed 5000 for synthetic selection pages)")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--dump", type=Path, help="write every page's truth and both readings to this folder")
     args = ap.parse_args(argv)
@@ -558,7 +606,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_real and n_real > 0:
         try:
             root = ensure_texlive()
-            pages += real_pages(root, n_real, args.dpi, seed=args.seed, qualities=qualities)
+            if args.real_set == "selection":
+                pages += selection_real_pages(root, n_real, args.dpi, qualities=qualities)
+            else:
+                pages += real_pages(root, n_real, args.dpi, seed=args.seed, qualities=qualities)
             results["config"]["texlive_deb"] = [p.name for p in root.parent.glob(f"{TEXLIVE_PACKAGE}_*.deb")]
         except Skip as exc:
             print(f"real PDFs skipped: {exc}", file=sys.stderr)
