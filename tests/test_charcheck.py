@@ -93,3 +93,19 @@ def test_shipped_classifier_corrects_a_rare_kanji_on_a_page():
     regions = [Region(RegionClass.TEXT, line.bbox, Direction.HORIZONTAL, [line])]
     checker.check(PageImage(np.asarray(image), 300.0, 1), regions)
     assert regions[0].lines[0].text == "後註生成"
+
+
+def test_read_loads_the_checker_unless_turned_off():
+    import argparse
+
+    from yomitori.cli.read import add_arguments
+    from yomitori.pipeline.engine import ModelEngine
+
+    on = ModelEngine("onnxruntime", threads=1)
+    assert on.load().recognizer.char_checker is not None and "char_check" in on.info
+    off = ModelEngine("onnxruntime", threads=1, decode={"char_check": False})
+    assert off.load().recognizer.char_checker is None and "char_check" not in off.info
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    assert p.parse_args(["x.pdf", "--no-char-check"]).char_check is False
+    assert p.parse_args(["x.pdf"]).char_check is True
