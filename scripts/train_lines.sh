@@ -75,6 +75,8 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            EPOCHS=1 TAKE=130000 THREADS=2 bash scripts/train_lines.sh --lr 2e-4 --warmup-epochs 0.02 --seed 12 \
 #            --init-weights data/lines_stage11p.safetensors --save-weights data/lines_stage12.safetensors
 #            (the random folder listed three times: ~19 % of the lines drawn; 27 min, 80 lines/s)
+#   stage 13 (NOT shipped: worse than stage 12 on all three selection sets): as stage 12 with TAKE=100000
+#            --lr 1e-4 --seed 13 --init-weights data/lines_stage12.safetensors (22 min)
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
