@@ -244,16 +244,23 @@ def select_real_pages(root: Path, min_chars: int = 700) -> list[tuple[float, int
 def real_pages(root: Path, n: int, dpi: int = DPI, strength: float = DEGRADE_STRENGTH, seed: int = SEED,
                qualities: tuple[str, ...] = QUALITIES) -> list[BenchPage]:
     """The first ``n`` pinned pages, rasterised (grey) at ``dpi``, clean and degraded."""
-    import pypdfium2 as pdfium
-
-    from yomitori.data.degrade import DEFAULT_PROBS, degrade
-
     docs = root / DOC_ROOT
     chosen = [(rel, p) for rel, p in REAL_PAGES if (docs / rel).is_file()]
     if len(chosen) < min(n, len(REAL_PAGES)):  # another version of the package: rank afresh
         chosen = [(rel, p) for _, _, rel, p in select_real_pages(root)]
+    return rasterise(docs, chosen[:n], dpi, strength, seed, qualities)
+
+
+def rasterise(docs: Path, chosen: list[tuple[str, int]], dpi: int, strength: float, seed: int,
+              qualities: tuple[str, ...]) -> list[BenchPage]:
+    """PDF pages (path under ``docs``, 1-based page) as grey images, clean and degraded (page i's
+    degradation drawn from ``(seed, i)``); their ``pdftotext`` text is the truth."""
+    import pypdfium2 as pdfium
+
+    from yomitori.data.degrade import DEFAULT_PROBS, degrade
+
     out: list[BenchPage] = []
-    for i, (rel, number) in enumerate(chosen[:n]):
+    for i, (rel, number) in enumerate(chosen):
         ref = pdftotext(docs / rel, number)[0]
         pdf = pdfium.PdfDocument(str(docs / rel))
         try:
@@ -279,10 +286,6 @@ def selection_real_pages(root: Path, n: int = 16, dpi: int = DPI, strength: floa
     in a seeded order; degraded with another seed than the bench's. docs/read.md reports the
     settings chosen on them.
     """
-    import pypdfium2 as pdfium
-
-    from yomitori.data.degrade import DEFAULT_PROBS, degrade
-
     docs = root / DOC_ROOT
     pinned = set(REAL_PAGES)
     by_pdf: dict[str, list[int]] = {}
@@ -296,21 +299,7 @@ def selection_real_pages(root: Path, n: int = 16, dpi: int = DPI, strength: floa
     rng = np.random.default_rng(seed)
     picked = [(rel, nums[j]) for rel, nums in sorted(by_pdf.items()) for j in sorted(rng.permutation(len(nums))[:2])]
     rng.shuffle(picked)
-    out: list[BenchPage] = []
-    for i, (rel, number) in enumerate(picked[:n]):
-        ref = pdftotext(docs / rel, number)[0]
-        pdf = pdfium.PdfDocument(str(docs / rel))
-        try:
-            clean = np.asarray(pdf[number - 1].render(scale=dpi / 72).to_pil().convert("L"))
-        finally:
-            pdf.close()
-        for quality in qualities:
-            image = clean
-            if quality == "degraded":
-                image = degrade(clean, np.random.default_rng([4242, i, 0x5EA1]), strength,
-                                probs=dict(DEFAULT_PROBS, rotate=0.5, perspective=0.0), max_deg=0.4).image
-            out.append(BenchPage("real", quality, f"{Path(rel).name} p{number}", image, dpi, ref))
-    return out
+    return rasterise(docs, picked[:n], dpi, strength, 4242, qualities)
 
 
 def write_tiff(pages: list[BenchPage], path: Path) -> Path:
