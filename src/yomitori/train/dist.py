@@ -116,6 +116,9 @@ def process_group(spec: GroupSpec, rank: int, local_rank: int, device: str = "au
                             rank=rank, timeout=timedelta(minutes=spec.timeout_min))
     try:
         yield rank
+        # every rank done with its collectives before any tears the group down (a rank leaving while
+        # another still talks to it made gloo abort both: "terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
