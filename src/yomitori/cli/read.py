@@ -127,8 +127,10 @@ def run(args: argparse.Namespace) -> int:
         info = inspect_source(src, password)
         select_pages(args.pages, info.page_count, src)
         infos[src] = info
-    engine = make_engine(args.engine or os.environ.get(ENGINE_ENV) or "model", backend=args.backend,
-                         decode={**decoder_options(args), **({} if args.char_check else {"char_check": False})})
+    decode = decoder_options(args)
+    if not args.char_check:
+        decode["char_check"] = False
+    engine = make_engine(args.engine or os.environ.get(ENGINE_ENV) or "model", backend=args.backend, decode=decode)
     prepare_engine(engine)
     plans = _targets_for(args.inputs, args.output, formats)
 

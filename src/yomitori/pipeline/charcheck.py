@@ -54,7 +54,6 @@ class CharChecker:
         if not self.labels:
             raise ValueError("character classifier weights have no labels in their JSON")
         self.prep = CharPrep.from_meta(meta)
-        self.temperature = float(meta.get("temperature") or 1.0)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -63,7 +62,10 @@ class CharChecker:
 
     def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
         """(N, classes) calibrated probabilities of gray crops; rows of NaN where no ink was found."""
+        import torch
+
         from yomitori.data.char_preprocess import NoInkError, prepare_char
+        from yomitori.recognition.calibration import calibrated_probs
 
         x = np.zeros((len(crops), 1, self.prep.input_size, self.prep.input_size), np.float32)
         ok = np.zeros(len(crops), bool)
@@ -78,10 +80,8 @@ class CharChecker:
         for s in range(0, len(idx), self.batch_size):
             rows = idx[s:s + self.batch_size]
             y = self.model(x[rows])
-            logits = np.asarray(y[0] if isinstance(y, tuple | list) else y, np.float64) / self.temperature
-            logits -= logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            out[rows] = p / p.sum(axis=1, keepdims=True)
+            logits = torch.from_numpy(np.asarray(y[0] if isinstance(y, tuple | list) else y))
+            out[rows] = calibrated_probs(logits, getattr(self.model, "meta", None)).numpy()
         return out
 
     def check(self, page: PageImage, regions: list[Region]) -> int:
@@ -109,8 +109,7 @@ class CharChecker:
             cand, ch = self.labels[j], line.chars[k]
             if cand != ch.text and is_kanji(cand) and p[j] >= self.min_prob:
                 ch.text, ch.confidence = cand, round(float(p[j]), 4)
-                line.text = line.text[:k] + cand + line.text[k + 1:] if len(line.text) == len(line.chars) \
-                    else "".join(c.text for c in line.chars)
+                line.text = "".join(c.text for c in line.chars)  # the line's text is its characters'
                 changed += 1
         return changed
 

@@ -21,16 +21,16 @@ from typing import Any
 import numpy as np
 
 from yomitori.document import Line, Region, TableCell
+from yomitori.layout.maps import NUM_CLASSES
 from yomitori.layout.postprocess import (
     LineBox,
     RegionBox,
     check_furigana,
-    split_ruby,
     maps_to_layout,
     scale_layout,
     split_regions,
+    split_ruby,
 )
-from yomitori.layout.maps import NUM_CLASSES
 from yomitori.layout.prepare import OUTPUT_STRIDE, resize_page, to_input
 from yomitori.layout.reading_order import OrderItem, order_page, xy_cut
 from yomitori.layout.tables import Cell, table_cells
@@ -177,5 +177,5 @@ def _cells(gray: np.ndarray, r: RegionBox, lines: list[LineBox]) -> list[Cell]:
     return cells
 
 
-__all__ = ["DEFAULT_WEIGHTS", "READ_UPSCALE", "analyze_layout", "detect_layout", "layout_from_maps", "load_layout_model", "predict_maps", "read_long_side",
-           "resample_maps", "trained_long_side"]
+__all__ = ["DEFAULT_WEIGHTS", "READ_UPSCALE", "analyze_layout", "detect_layout", "layout_from_maps",
+           "load_layout_model", "predict_maps", "read_long_side", "resample_maps", "trained_long_side"]
