@@ -108,8 +108,13 @@ class Skip(Exception):
 
 # ------------------------------------------------------------------------------ text and scores
 def canon(text: str) -> str:
-    """NFKC, all white space removed: how both sides are compared."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """NFKC, all white space and invisible format characters removed: how both sides are compared.
+
+    The format characters (Unicode category Cf) are the zero-width non-joiners pdftotext leaves
+    in some TeX-made references (180 on the selection pages), which no page image shows.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
 
 
 def order_free_edits(hyp: str, ref: str) -> int:
@@ -215,9 +220,16 @@ def pdftotext(pdf: Path, page: int | None = None) -> list[str]:
     return pages[:-1] if len(pages) > 1 and not pages[-1].strip() else pages
 
 
+def _chosen_by(text: str) -> str:
+    """The text the page choices (:func:`select_real_pages`, :func:`selection_real_pages`) count:
+    NFKC without white space, as when the pages were chosen (kept apart from :func:`canon`, so
+    that scoring fixes never change which pages are read)."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
 def japanese_fraction(text: str) -> float:
     """Share of kana, kanji and 、。ー among the non-space characters of ``text``."""
-    s = canon(text)
+    s = _chosen_by(text)
     ja = sum(1 for c in s if "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or c in "、。")
     return ja / max(len(s), 1)
 
@@ -231,7 +243,7 @@ def select_real_pages(root: Path, min_chars: int = 700) -> list[tuple[float, int
         if any(x in rel.lower() for x in REAL_EXCLUDE):
             continue
         for number, text in enumerate(pdftotext(pdf), 1):
-            n = len(canon(text))
+            n = len(_chosen_by(text))
             if n < min_chars:
                 continue
             cand = (round(japanese_fraction(text), 4), n, rel, number)
@@ -294,7 +306,7 @@ def selection_real_pages(root: Path, n: int = 16, dpi: int = DPI, strength: floa
         if any(x in rel.lower() for x in REAL_EXCLUDE):
             continue
         for number, text in enumerate(pdftotext(pdf), 1):
-            if len(canon(text)) >= 700 and (rel, number) not in pinned and japanese_fraction(text) >= 0.6:
+            if len(_chosen_by(text)) >= 700 and (rel, number) not in pinned and japanese_fraction(text) >= 0.6:
                 by_pdf.setdefault(rel, []).append(number)
     rng = np.random.default_rng(seed)
     picked = [(rel, nums[j]) for rel, nums in sorted(by_pdf.items()) for j in sorted(rng.permutation(len(nums))[:2])]

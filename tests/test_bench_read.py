@@ -26,6 +26,7 @@ def bench():
 
 def test_white_space_and_width_are_normalised_away(bench):
     assert bench.canon("日 本\u3000語\n\tＡＢ１ ｶﾞ") == "日本語AB1ガ"
+    assert bench.canon("Bib\u200cT\u200bE\ufeffX") == "BibTEX"  # invisible format characters
     # Tesseract's spaces between Japanese characters cost nothing
     assert bench.score_page("東 京 都 ", "東京都")["edits"] == 0
 
