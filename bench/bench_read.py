@@ -365,14 +365,15 @@ def tesseract_version() -> str:
     return (got.stdout or got.stderr).splitlines()[0].strip() if (got.stdout or got.stderr) else "?"
 
 
-def load_yomitori(backend: str = "auto") -> tuple[Any, float]:
-    """The model engine on one thread, models loaded: (engine, seconds)."""
+def load_yomitori(backend: str = "auto", decode: dict[str, Any] | None = None) -> tuple[Any, float]:
+    """The model engine on one thread, models loaded: (engine, seconds). ``decode``: line decoder
+    options as ``read`` takes them (``lm_weight``, ``insertion_bonus``, ...; default: as shipped)."""
     import torch
 
     from yomitori.pipeline.engine import ModelEngine
 
     torch.set_num_threads(1)
-    engine = ModelEngine(backend, threads=1)
+    engine = ModelEngine(backend, threads=1, decode=decode)
     t0 = time.perf_counter()
     engine.load()
     return engine, time.perf_counter() - t0
@@ -584,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(use with --seed 5000 for synthetic selection pages)")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--dump", type=Path, help="write every page's truth and both readings to this folder")
+    ap.add_argument("--lm-weight", type=float, help="LM fusion weight (default: the LM JSON's fusion_pages)")
+    ap.add_argument("--lm-bonus", type=float, help="insertion bonus (default: the LM JSON's fusion_pages)")
     args = ap.parse_args(argv)
 
     qualities = QUALITIES
@@ -620,11 +623,12 @@ def main(argv: list[str] | None = None) -> int:
     results["config"]["tesseract"] = tesseract_version() if tesseract_available() else None
     with tempfile.TemporaryDirectory(prefix="bench-read-") as td:
         tmp = Path(td)
-        engine, load_s = load_yomitori(args.backend)
+        engine, load_s = load_yomitori(args.backend, {"lm_weight": args.lm_weight, "insertion_bonus": args.lm_bonus})
         print(f"reading ({engine.info.get('backend')}, models loaded in {load_s:.2f} s) ...", file=sys.stderr, flush=True)
         results.update(run_bench(pages, tesseract=not args.no_tesseract, tess_lang=args.tess_lang, engine=engine,
                                  tmp=tmp, dump=args.dump))
         results["yomitori_load_s"] = load_s
+        results["config"]["decoder"] = engine.info.get("decoder")
         real = [p for p in pages if p.kind == "real"]
         if args.no_ocrmypdf:
             pass

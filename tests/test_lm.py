@@ -146,6 +146,13 @@ def test_fusion_settings_come_from_the_lm_json(lm: CharNgramLM, tmp_path: Path) 
     assert (rec.lm_weight, rec.insertion_bonus, rec.beam_width) == (0.3, 0.5, FUSION_DEFAULTS["beam_width"])
     rec = LineRecognizer(_FixedModel(_frames({0: 1.0})), decoder="beam", lm=path, lm_weight=0.2)
     assert rec.lm_weight == 0.2
+    # read's own settings (fusion_pages) go over the line settings; what they leave out stays
+    path, _ = lm.save(tmp_path / "lm2.safetensors", {"fusion": {"lm_weight": 0.3, "insertion_bonus": 0.5, "beam_width": 4},
+                                                      "fusion_pages": {"lm_weight": 0.1, "tuned_on": "pages"}})
+    rec = LineRecognizer(_FixedModel(_frames({0: 1.0})), decoder="beam", lm=path, fusion_for="fusion_pages")
+    assert (rec.lm_weight, rec.insertion_bonus, rec.beam_width) == (0.1, 0.5, 4)
+    rec = LineRecognizer(_FixedModel(_frames({0: 1.0})), decoder="beam", lm=path)
+    assert (rec.lm_weight, rec.insertion_bonus, rec.beam_width) == (0.3, 0.5, 4)
 
 
 def test_resolve_decoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -365,11 +365,18 @@ def extract_regions(class_prob: np.ndarray, lines: list[LineBox], min_area: int 
     return out
 
 
-def maps_to_layout(maps: np.ndarray, kernel_threshold: float = 0.5) -> tuple[list[RegionBox], list[LineBox]]:
-    """One page's network output (K + 2, h, w) -> (regions, lines) in map pixels."""
-    kernel = sigmoid(maps[KERNEL_CHANNEL])
-    vertical = sigmoid(maps[DIRECTION_CHANNEL])
-    lines = extract_lines(kernel, vertical, kernel_threshold)
+def maps_lines(maps: np.ndarray, kernel_threshold: float = 0.5) -> list[LineBox]:
+    """The lines of one page's network output (K + 2, h, w), in map pixels."""
+    return extract_lines(sigmoid(maps[KERNEL_CHANNEL]), sigmoid(maps[DIRECTION_CHANNEL]), kernel_threshold)
+
+
+def maps_to_layout(maps: np.ndarray, kernel_threshold: float = 0.5, lines: list[LineBox] | None = None,
+                   ) -> tuple[list[RegionBox], list[LineBox]]:
+    """One page's network output (K + 2, h, w) -> (regions, lines) in map pixels.
+
+    ``lines``: found beforehand (:func:`maps_lines`, perhaps refined), else found here."""
+    if lines is None:
+        lines = maps_lines(maps, kernel_threshold)
     regions = extract_regions(softmax(maps[:NUM_CLASSES]), lines)
     used = {i for r in regions for i in r.lines}
     keep = sorted(used)

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from yomitori.document import Line, Region, TableCell
-from yomitori.layout.maps import NUM_CLASSES
+from yomitori.layout.maps import LAYOUT_CLASSES, NUM_CLASSES
 from yomitori.layout.postprocess import (
     LineBox,
     RegionBox,
     check_furigana,
+    maps_lines,
     maps_to_layout,
     scale_layout,
     split_regions,
@@ -48,6 +49,11 @@ DEFAULT_LONG_SIDE = 768
 # the reading order of synthetic pages set in large type), so their logits are averaged with a
 # second pass at the training resolution (``detect_layout(class_long_side=...)``). See docs/read.md.
 READ_UPSCALE = 4 / 3
+# Small text (footnotes, notes) is found again at ZOOM × that resolution: lines thinner than
+# SMALL_LINE map px (about 10 px at the 1024 px pass, i.e. under ~8 pt at 300 dpi on A4; body text
+# is ~6 map px) — see :func:`refine_small_lines`.
+ZOOM = 1.5
+SMALL_LINE = 5.0
 
 LayoutModel = Callable[[np.ndarray], Any]
 
@@ -72,8 +78,10 @@ def predict_maps(gray: np.ndarray, model: LayoutModel, long_side: int) -> tuple[
 
 def detect_layout(gray: np.ndarray, model: LayoutModel, long_side: int | None = None,
                   kernel_threshold: float = 0.5, table_grid: bool = True, class_long_side: int | None = None,
-                  ) -> tuple[list[RegionBox], list[LineBox], list[int]]:
+                  zoom: float | None = None) -> tuple[list[RegionBox], list[LineBox], list[int]]:
     """Regions (tables with cells) and lines in page pixels, and the region reading order.
+
+    ``zoom``: find small text's lines again at that × the resolution (:func:`refine_small_lines`).
 
     ``class_long_side``: when given and unlike ``long_side``, a second pass at that resolution
     has its region-class logits resampled onto the first pass's grid and averaged with the first
@@ -85,7 +93,11 @@ def detect_layout(gray: np.ndarray, model: LayoutModel, long_side: int | None = 
         class_maps, _ = predict_maps(gray, model, int(class_long_side))
         maps = maps.copy()
         maps[:NUM_CLASSES] = (maps[:NUM_CLASSES] + resample_maps(class_maps[:NUM_CLASSES], maps.shape[1:])) / 2
-    return layout_from_maps(gray, maps, factors, kernel_threshold, table_grid)
+    lines = maps_lines(maps, kernel_threshold)
+    if zoom:
+        tables = maps[:NUM_CLASSES].argmax(0) == LAYOUT_CLASSES.index("table")
+        lines = refine_small_lines(gray, model, lines, factors, zoom, kernel_threshold, protect=tables)
+    return layout_from_maps(gray, maps, factors, kernel_threshold, table_grid, lines=lines)
 
 
 def trained_long_side(model: LayoutModel) -> int:
@@ -102,12 +114,133 @@ def resample_maps(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                                 .resize((w, h), Image.BILINEAR)) for m in maps]).astype(np.float32)
 
 
-def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, float],
-                     kernel_threshold: float = 0.5, table_grid: bool = True,
-                     ) -> tuple[list[RegionBox], list[LineBox], list[int]]:
-    """The NumPy half of :func:`detect_layout`: maps (from :func:`predict_maps`) to the layout."""
+def _groups(boxes: np.ndarray, reach: np.ndarray) -> list[list[int]]:
+    """Boxes (n, 4) that touch once each is grown by its ``reach``, grouped (union-find)."""
+    n = len(boxes)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    g = boxes + np.stack([-reach, -reach, reach, reach], 1)
+    for i in range(n):
+        near = (g[:, 0] <= g[i, 2]) & (g[:, 2] >= g[i, 0]) & (g[:, 1] <= g[i, 3]) & (g[:, 3] >= g[i, 1])
+        for j in np.nonzero(near)[0]:
+            parent[find(int(j))] = find(i)
+    out: dict[int, list[int]] = {}
+    for i in range(n):
+        out.setdefault(find(i), []).append(i)
+    return list(out.values())
+
+
+def _overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection areas of ``box`` (4,) with each of ``boxes`` (n, 4)."""
+    ox = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    oy = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    return np.clip(ox, 0, None) * np.clip(oy, 0, None)
+
+
+def refine_small_lines(gray: np.ndarray, model: LayoutModel, lines: list[LineBox], factors: tuple[float, float],
+                       zoom: float = ZOOM, kernel_threshold: float = 0.5, small: float = SMALL_LINE,
+                       protect: np.ndarray | None = None) -> list[LineBox]:
+    """Find the lines of small text again at ``zoom`` × the resolution: footnotes, captions and
+    notes set in a smaller size with tight leading come out of the first pass merged or broken.
+
+    Lines (map pixels) thinner than ``small`` map px and than 0.8 × the page's median line, and at
+    least five times as long as thick, two or more within two median line thicknesses of each other
+    (a merged pair of them may sit in between), make a band; the band (with a margin) is cropped from the page
+    and run through the network again at ``zoom`` × the first pass's scale. In the band, a first
+    pass line gives way to the crop's lines over it when it is small and they are longer (it was
+    broken off short), when it is far thicker than the page's lines, or when the crop splits it across its
+    thickness into lines stacked one over another (two lines merged); crop lines are added where
+    they overlap nothing kept. ``protect`` (bool, first-pass
+    map px): where lines are left as they are — the table class, whose cells hold short lines of
+    small text side by side that the zoomed pass joins across the cells. Returns lines in the
+    first pass's map pixels."""
+    if len(lines) < 3:
+        return lines
     fx, fy = factors
-    regions, lines = maps_to_layout(maps, kernel_threshold)
+    thick = np.array([ln.thickness for ln in lines])
+    length = np.array([ln.length for ln in lines])
+    boxes = np.array([ln.bbox for ln in lines])
+    long_ = length >= 3 * thick
+    median = float(np.median(thick[long_])) if long_.any() else float(np.median(thick))
+    def protected(b: np.ndarray) -> np.ndarray:  # line boxes (n, 4) whose centre is protected
+        if protect is None:
+            return np.zeros(len(b), bool)
+        ph, pw = protect.shape
+        x = np.clip(((b[:, 0] + b[:, 2]) / 2).astype(int), 0, pw - 1)
+        y = np.clip(((b[:, 1] + b[:, 3]) / 2).astype(int), 0, ph - 1)
+        return protect[y, x]
+
+    fixed = protected(boxes)
+    cand = np.nonzero((thick < small) & (length >= 5 * thick) & (thick < 0.8 * median) & ~fixed)[0]
+    if len(cand) < 2:
+        return lines
+    h, w = gray.shape
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    replaced: set[int] = set()
+    added: list[LineBox] = []
+    for group in _groups(boxes[cand], np.maximum(1.5 * thick[cand], 2.0 * median)):
+        if len(group) < 2:
+            continue
+        members = cand[group]
+        gx0, gy0 = boxes[members, 0].min(), boxes[members, 1].min()
+        gx1, gy1 = boxes[members, 2].max(), boxes[members, 3].max()
+        m = 2.0 * float(thick[members].max())
+        x0, y0 = max(int((gx0 - m) / fx), 0), max(int((gy0 - m) / fy), 0)
+        x1, y1 = min(int(np.ceil((gx1 + m) / fx)), w), min(int(np.ceil((gy1 + m) / fy)), h)
+        crop = gray[y0:y1, x0:x1]
+        if min(crop.shape) < 8:
+            continue
+        maps2, (cx, cy) = predict_maps(crop, model, int(round(max(crop.shape) * fx * OUTPUT_STRIDE * zoom)))
+        new = maps_lines(maps2, kernel_threshold)
+        for ln in new:  # crop map px -> page px -> first-pass map px
+            ln.polygon = (ln.polygon / [cx, cy] + [x0, y0]) * [fx, fy]
+            ln.thickness *= (fx / cx) if ln.direction == "vertical" else (fy / cy)
+        nb = np.array([ln.bbox for ln in new]).reshape(-1, 4)
+        n_area = np.maximum((nb[:, 2] - nb[:, 0]) * (nb[:, 3] - nb[:, 1]), 1e-6)
+        inside = np.nonzero((centre[:, 0] >= gx0) & (centre[:, 0] <= gx1) & (centre[:, 1] >= gy0)
+                            & (centre[:, 1] <= gy1))[0]
+        for i in inside:
+            if fixed[i]:
+                continue
+            vert = lines[i].direction == "vertical"
+            area_i = max((boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1]), 1e-6)
+            kids = np.nonzero(_overlap(boxes[i], nb) >= 0.5 * np.minimum(n_area, area_i))[0]
+            give_way = thick[i] > 1.6 * median
+            if not give_way and len(kids) >= 2:  # lines merged into one: the crop has them stacked
+                across = (nb[kids, 0] + nb[kids, 2]) / 2 if vert else (nb[kids, 1] + nb[kids, 3]) / 2
+                give_way = float(np.ptp(across)) > 0.5 * min(new[k].thickness for k in kids)
+            if not give_way and thick[i] < small and len(kids):  # broken off short? (the same line stays)
+                a = (1, 3) if vert else (0, 2)
+                give_way = nb[kids, a[1]].max() - nb[kids, a[0]].min() > 1.05 * (boxes[i, a[1]] - boxes[i, a[0]])
+            if give_way:
+                replaced.add(int(i))
+        stay = [boxes[i] for i in range(len(lines)) if i not in replaced] + [np.array(ln.bbox) for ln in added]
+        new_fixed = protected(nb)
+        for k, ln in enumerate(new):
+            mx, my = (nb[k, 0] + nb[k, 2]) / 2, (nb[k, 1] + nb[k, 3]) / 2
+            if new_fixed[k] or not (gx0 <= mx <= gx1 and gy0 <= my <= gy1):
+                continue
+            if sum(_overlap(b, nb[k:k + 1])[0] for b in stay) > 0.3 * n_area[k]:
+                continue  # a line found already: it stays
+            added.append(ln)
+    if not replaced and not added:
+        return lines
+    return [ln for i, ln in enumerate(lines) if i not in replaced] + added
+
+
+def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, float],
+                     kernel_threshold: float = 0.5, table_grid: bool = True, lines: list[LineBox] | None = None,
+                     ) -> tuple[list[RegionBox], list[LineBox], list[int]]:
+    """The NumPy half of :func:`detect_layout`: maps (from :func:`predict_maps`) to the layout;
+    ``lines`` (map pixels), when given, replace the ones the maps would give."""
+    fx, fy = factors
+    regions, lines = maps_to_layout(maps, kernel_threshold, lines)
     scale_layout(regions, lines, 1.0 / fx, 1.0 / fy)
     regions = split_ruby(check_furigana(split_regions(regions, lines), lines), lines)
     h, w = gray.shape
@@ -140,17 +273,19 @@ def read_long_side(model: LayoutModel) -> int:
 
 def analyze_layout(page: PageImage, model: LayoutModel, *, long_side: int | None = None,
                    kernel_threshold: float = 0.5, table_grid: bool = True,
-                   class_long_side: int | None = None) -> list[Region]:
+                   class_long_side: int | None = None, zoom: float | None = ZOOM) -> list[Region]:
     """Regions of ``page`` in reading order, with their lines (text empty) and table cells.
 
-    Lines are found at ``long_side`` px (default :func:`read_long_side`); region classes average
-    that pass with one at ``class_long_side`` (default: the training resolution; one pass when equal)."""
+    Lines are found at ``long_side`` px (default :func:`read_long_side`), small text's again at
+    ``zoom`` × that (None: not); region classes average that pass with one at ``class_long_side``
+    (default: the training resolution; one pass when equal)."""
     gray = np.asarray(page.pixels)
     if gray.ndim == 3:
         gray = gray.mean(axis=2).astype(np.uint8)
     long_side = long_side or read_long_side(model)
     class_long_side = class_long_side or trained_long_side(model)
-    regions, lines, order = detect_layout(gray, model, long_side, kernel_threshold, table_grid, class_long_side)
+    regions, lines, order = detect_layout(gray, model, long_side, kernel_threshold, table_grid, class_long_side,
+                                          zoom)
     out = []
     for k in order:
         r = regions[k]

@@ -33,6 +33,9 @@ class LineResult:
 
 # Shallow-fusion settings used when neither the caller nor the LM's JSON ("fusion") gives them.
 FUSION_DEFAULTS = {"lm_weight": 0.7, "insertion_bonus": 2.0, "beam_width": 16, "prune": 1e-3}
+# The key of the LM JSON's fusion settings for reading whole pages (``read``; over ``fusion``, which
+# was tuned on single lines): technical pages (Latin, ，．, code) want a lighter LM than prose lines.
+PAGE_FUSION = "fusion_pages"
 
 
 class LineRecognizer:
@@ -41,13 +44,15 @@ class LineRecognizer:
     ``decoder``: ``greedy`` (best path) or ``beam`` (CTC prefix beam search). ``lm``: a character
     language model (:class:`yomitori.recognition.lm.CharNgramLM`, or the path of one) fused into
     the beam search with weight ``lm_weight`` and a per-character ``insertion_bonus``; settings
-    left as None come from the LM's JSON (``fusion``, tuned on a selection set), else
+    left as None come from the LM's JSON (``fusion``, tuned on a selection set, with the keys of
+    ``fusion_for`` over it: ``read`` uses ``fusion_pages``, tuned on whole pages), else
     :data:`FUSION_DEFAULTS`.
     """
 
     def __init__(self, model: Any, charset: Any | None = None, decoder: str = "greedy", beam_width: int | None = None,
                  max_batch_pixels: int = 32 * 4096 * 16, *, lm: Any = None, lm_weight: float | None = None,
-                 insertion_bonus: float | None = None, prune: float | None = None) -> None:
+                 insertion_bonus: float | None = None, prune: float | None = None,
+                 fusion_for: str | None = None) -> None:
         from yomitori.charset import default_charset
 
         self.model = model
@@ -72,8 +77,9 @@ class LineRecognizer:
 
             check_charset(lm, self.charset)
         self.lm = lm
-        tuned = {**FUSION_DEFAULTS, **((getattr(lm, "meta", {}) or {}).get("fusion") or {})} if lm is not None \
-            else {**FUSION_DEFAULTS, "lm_weight": 0.0, "insertion_bonus": 0.0}
+        lm_meta = (getattr(lm, "meta", {}) or {}) if lm is not None else {}
+        tuned = {**FUSION_DEFAULTS, **(lm_meta.get("fusion") or {}), **((lm_meta.get(fusion_for) or {}) if fusion_for else {})} \
+            if lm is not None else {**FUSION_DEFAULTS, "lm_weight": 0.0, "insertion_bonus": 0.0}
         self.lm_weight = float(tuned["lm_weight"] if lm_weight is None else lm_weight)
         self.insertion_bonus = float(tuned["insertion_bonus"] if insertion_bonus is None else insertion_bonus)
         self.beam_width = int(tuned["beam_width"] if beam_width is None else beam_width)
@@ -279,12 +285,13 @@ def resolve_decoder(decoder: str | None = None, lm: str | Path | None = "auto") 
 
 def make_recognizer(model: Any, *, decoder: str | None = None, lm: str | Path | None = "auto",
                     lm_weight: float | None = None, insertion_bonus: float | None = None,
-                    beam_width: int | None = None) -> LineRecognizer:
+                    beam_width: int | None = None, fusion_for: str | None = None) -> LineRecognizer:
     """A :class:`LineRecognizer` for a loaded line model from the user's decoder choice
-    (:func:`resolve_decoder`); unset fusion settings come from the LM's JSON."""
+    (:func:`resolve_decoder`); unset fusion settings come from the LM's JSON (``fusion_for``:
+    the key of the settings tuned for that use, over ``fusion``)."""
     decoder, lm_path = resolve_decoder(decoder, lm)
     return LineRecognizer(model, decoder=decoder, lm=lm_path, lm_weight=lm_weight,
-                          insertion_bonus=insertion_bonus, beam_width=beam_width)
+                          insertion_bonus=insertion_bonus, beam_width=beam_width, fusion_for=fusion_for)
 
 
 def load_models(backend: str = "auto", *, threads: int | None = None, decoder: str | None = None,
@@ -303,7 +310,7 @@ def load_models(backend: str = "auto", *, threads: int | None = None, decoder: s
     line_model = rt.load(line_path, threads=threads)
     layout_model = rt.load(layout_path, threads=threads)
     recognizer = make_recognizer(line_model, decoder=decoder, lm=lm, lm_weight=lm_weight,
-                                 insertion_bonus=insertion_bonus, beam_width=beam_width)
+                                 insertion_bonus=insertion_bonus, beam_width=beam_width, fusion_for=PAGE_FUSION)
     info = {"backend": name, "line_recognizer": line_path.name, "layout": layout_path.name,
             "line_recognizer_meta": {k: line_model.meta.get(k) for k in ("model", "epochs", "metrics")},
             "layout_meta": {k: layout_model.meta.get(k) for k in ("model", "epochs", "metrics")},
