@@ -131,3 +131,22 @@ def test_collate_shifts_labels_past_the_blank():
     item = (np.zeros((32, 8), np.float32), [0, 5], False, " x")
     _, target = collate_lines([item])
     assert target["labels"].tolist() == [1, 6]
+
+
+def test_line_evaluation_warns_when_the_corpus_is_missing(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from yomitori.recognition.evaluate import evaluate_lines
+
+    class Blank:  # reads nothing: every reference character is an error
+        def recognize(self, images, vertical):
+            return [SimpleNamespace(text="") for _ in images]
+
+    monkeypatch.setenv("YOMITORI_CORPUS", str(tmp_path))  # an empty folder: no corpus built
+    try:
+        res = evaluate_lines(Blank(), per_condition=1, tesseract=False)
+    except Exception as exc:  # noqa: BLE001 - no evaluation fonts on this machine
+        pytest.skip(f"cannot render lines here: {exc}")
+    assert res["text"].startswith("random characters")
+    assert "yomitori data corpus" in capsys.readouterr().err
+    assert res["horizontal/clean"]["yomitori"]["cer"] == 1.0
