@@ -7,6 +7,32 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class DisjointSets:
+    """Union-find over 0..n-1 (path halving); :meth:`union` keeps the first argument's root."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, keep: int, other: int) -> None:
+        rk, ro = self.find(keep), self.find(other)
+        if rk != ro:
+            self.parent[ro] = rk
+
+    def groups(self) -> dict[int, list[int]]:
+        """Root -> members, in order of first member."""
+        out: dict[int, list[int]] = {}
+        for i in range(len(self.parent)):
+            out.setdefault(self.find(i), []).append(i)
+        return out
+
+
 def label_components(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
     """Label the connected components of a boolean (H, W) mask.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from yomitori.layout.components import component_stats, label_components
+from yomitori.layout.components import DisjointSets, component_stats, label_components
 from yomitori.layout.maps import (
     DIRECTION_CHANNEL,
     KERNEL_CHANNEL,
@@ -183,14 +183,7 @@ def merge_collinear(lines: list[LineBox], max_gap: float = 0.35) -> list[LineBox
     t = np.array([ln.thickness for ln in lines])
     is_v = np.array([ln.direction == "vertical" for ln in lines])
     length = np.where(is_v, b[:, 3] - b[:, 1], b[:, 2] - b[:, 0])
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSets(n)
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     for i in np.argsort(-length):  # anchor: the longer line of a pair
         vi = bool(is_v[i])
@@ -203,14 +196,9 @@ def merge_collinear(lines: list[LineBox], max_gap: float = 0.35) -> list[LineBox
         ok &= (is_v == vi) | (length <= 1.5 * t[i])
         ok[i] = False
         for j in np.nonzero(ok)[0]:
-            ri, rj = find(int(i)), find(int(j))
-            if ri != rj:
-                parent[rj] = ri
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
+            sets.union(int(i), int(j))
     out = []
-    for root, members in groups.items():
+    for root, members in sets.groups().items():
         if len(members) == 1:
             out.append(lines[members[0]])
             continue

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from yomitori.document import Line, Region, TableCell
+from yomitori.layout.components import DisjointSets
 from yomitori.layout.maps import LAYOUT_CLASSES, NUM_CLASSES
 from yomitori.layout.postprocess import (
     LineBox,
@@ -115,25 +116,14 @@ def resample_maps(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _groups(boxes: np.ndarray, reach: np.ndarray) -> list[list[int]]:
-    """Boxes (n, 4) that touch once each is grown by its ``reach``, grouped (union-find)."""
-    n = len(boxes)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    """Boxes (n, 4) that touch once each is grown by its ``reach``, grouped."""
+    sets = DisjointSets(len(boxes))
     g = boxes + np.stack([-reach, -reach, reach, reach], 1)
-    for i in range(n):
+    for i in range(len(boxes)):
         near = (g[:, 0] <= g[i, 2]) & (g[:, 2] >= g[i, 0]) & (g[:, 1] <= g[i, 3]) & (g[:, 3] >= g[i, 1])
         for j in np.nonzero(near)[0]:
-            parent[find(int(j))] = find(i)
-    out: dict[int, list[int]] = {}
-    for i in range(n):
-        out.setdefault(find(i), []).append(i)
-    return list(out.values())
+            sets.union(i, int(j))
+    return list(sets.groups().values())
 
 
 def _overlap(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
