@@ -140,16 +140,16 @@ def refine_small_lines(gray: np.ndarray, model: LayoutModel, lines: list[LineBox
     notes set in a smaller size with tight leading come out of the first pass merged or broken.
 
     Lines (map pixels) thinner than ``small`` map px and than 0.8 × the page's median line, and at
-    least five times as long as thick, two or more within two median line thicknesses of each other
-    (a merged pair of them may sit in between), make a band; the band (with a margin) is cropped from the page
-    and run through the network again at ``zoom`` × the first pass's scale. In the band, a first
-    pass line gives way to the crop's lines over it when it is small and they are longer (it was
-    broken off short), when it is far thicker than the page's lines, or when the crop splits it across its
-    thickness into lines stacked one over another (two lines merged); crop lines are added where
-    they overlap nothing kept. ``protect`` (bool, first-pass
-    map px): where lines are left as they are — the table class, whose cells hold short lines of
-    small text side by side that the zoomed pass joins across the cells. Returns lines in the
-    first pass's map pixels."""
+    least five times as long as thick, two or more within two median line thicknesses of each
+    other (a merged pair of them may sit in between), make a band; the band (with a margin) is
+    cropped from the page and run through the network again at ``zoom`` × the first pass's scale.
+    In the band, a first-pass line gives way to the crop's lines over it when it is small and they
+    are longer (it was broken off short), when it is far thicker than the page's lines, or when the
+    crop splits it across its thickness into lines stacked one over another (two lines merged);
+    crop lines are added where they overlap nothing kept. ``protect`` (bool, first-pass map px):
+    where lines are left as they are — the table class, whose cells hold short lines of small text
+    side by side that the zoomed pass joins across the cells. Returns lines in the first pass's
+    map pixels."""
     if len(lines) < 3:
         return lines
     fx, fy = factors
@@ -158,6 +158,7 @@ def refine_small_lines(gray: np.ndarray, model: LayoutModel, lines: list[LineBox
     boxes = np.array([ln.bbox for ln in lines])
     long_ = length >= 3 * thick
     median = float(np.median(thick[long_])) if long_.any() else float(np.median(thick))
+
     def protected(b: np.ndarray) -> np.ndarray:  # line boxes (n, 4) whose centre is protected
         if protect is None:
             return np.zeros(len(b), bool)
@@ -210,13 +211,14 @@ def refine_small_lines(gray: np.ndarray, model: LayoutModel, lines: list[LineBox
                 give_way = nb[kids, a[1]].max() - nb[kids, a[0]].min() > 1.05 * (boxes[i, a[1]] - boxes[i, a[0]])
             if give_way:
                 replaced.add(int(i))
-        stay = [boxes[i] for i in range(len(lines)) if i not in replaced] + [np.array(ln.bbox) for ln in added]
+        stay = np.array([boxes[i] for i in range(len(lines)) if i not in replaced]
+                        + [ln.bbox for ln in added]).reshape(-1, 4)
         new_fixed = protected(nb)
         for k, ln in enumerate(new):
             mx, my = (nb[k, 0] + nb[k, 2]) / 2, (nb[k, 1] + nb[k, 3]) / 2
             if new_fixed[k] or not (gx0 <= mx <= gx1 and gy0 <= my <= gy1):
                 continue
-            if sum(_overlap(b, nb[k:k + 1])[0] for b in stay) > 0.3 * n_area[k]:
+            if _overlap(nb[k], stay).sum() > 0.3 * n_area[k]:
                 continue  # a line found already: it stays
             added.append(ln)
     if not replaced and not added:

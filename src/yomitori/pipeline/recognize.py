@@ -77,9 +77,12 @@ class LineRecognizer:
 
             check_charset(lm, self.charset)
         self.lm = lm
-        lm_meta = (getattr(lm, "meta", {}) or {}) if lm is not None else {}
-        tuned = {**FUSION_DEFAULTS, **(lm_meta.get("fusion") or {}), **((lm_meta.get(fusion_for) or {}) if fusion_for else {})} \
-            if lm is not None else {**FUSION_DEFAULTS, "lm_weight": 0.0, "insertion_bonus": 0.0}
+        if lm is None:
+            tuned = {**FUSION_DEFAULTS, "lm_weight": 0.0, "insertion_bonus": 0.0}
+        else:
+            lm_meta = getattr(lm, "meta", {}) or {}
+            use = (lm_meta.get(fusion_for) or {}) if fusion_for else {}
+            tuned = {**FUSION_DEFAULTS, **(lm_meta.get("fusion") or {}), **use}
         self.lm_weight = float(tuned["lm_weight"] if lm_weight is None else lm_weight)
         self.insertion_bonus = float(tuned["insertion_bonus"] if insertion_bonus is None else insertion_bonus)
         self.beam_width = int(tuned["beam_width"] if beam_width is None else beam_width)
