@@ -64,3 +64,54 @@ def test_lm_fusion_changes_a_close_call():
         return 0.0 if nxt == 0 else -5.0
 
     assert beam_decode(logits, lm=lm, lm_weight=1.0).ids == [0]
+
+
+def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
+    out, prev = [], 0
+    for k in path:
+        if k and k != prev:
+            out.append(k - 1)
+        prev = k
+    return tuple(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_wide_beam_finds_the_most_probable_labelling(seed):
+    # brute force over every path of a tiny problem: P(labelling) = sum of its paths' probabilities;
+    # frames where only the blank survives pruning come in runs (the decoder's shortcut for them)
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    T, C = 7, 3
+    logits = rng.normal(0, 2.0, (T, C + 1))
+    logits[[2, 3, 5], 0] += 12.0  # blank-only frames, two in a row
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    totals: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(C + 1), repeat=T):
+        prob = float(np.prod(p[np.arange(T), path]))
+        key = _collapse(path)
+        totals[key] = totals.get(key, 0.0) + prob
+    want = max(totals, key=totals.get)
+    got = beam_decode(logits, beam_width=200, prune=1e-4)
+    assert tuple(got.ids) == want
+    assert math.isclose(math.exp(got.score), totals[want], rel_tol=1e-3)
+
+
+def test_a_shared_lm_cache_gives_the_same_result():
+    # the LM's answers, kept across lines by the caller, change nothing but the time taken
+    rng = np.random.default_rng(3)
+    calls = []
+
+    def lm(prefix, nxt):
+        calls.append((prefix[-2:], nxt))
+        return -0.3 * ((sum(prefix[-2:]) + 3 * nxt) % 7)
+
+    lines = [rng.normal(0, 3.0, (30, 9)) for _ in range(5)]
+    alone = [beam_decode(x, beam_width=6, lm=lm, lm_weight=0.5, insertion_bonus=0.5) for x in lines]
+    n_alone, calls[:] = len(calls), []
+    cache: dict = {}
+    shared = [beam_decode(x, beam_width=6, lm=lm, lm_weight=0.5, insertion_bonus=0.5, cache=cache) for x in lines]
+    for a, b in zip(alone, shared, strict=True):
+        assert (a.ids, a.spans, a.confidences, a.score) == (b.ids, b.spans, b.confidences, b.score)
+    assert len(calls) < n_alone and len(calls) == len(cache)

@@ -36,6 +36,9 @@ FUSION_DEFAULTS = {"lm_weight": 0.7, "insertion_bonus": 2.0, "beam_width": 16, "
 # The key of the LM JSON's fusion settings for reading whole pages (``read``; over ``fusion``, which
 # was tuned on single lines): technical pages (Latin, ，．, code) want a lighter LM than prose lines.
 PAGE_FUSION = "fusion_pages"
+# Entries of (LM context, character) answers a recognizer keeps for its beam search (~200 bytes each,
+# so at most ~40 MB); a page adds some 8,000 (32 real selection pages: 254,000), fewer as it fills.
+FUSION_CACHE_SIZE = 200_000
 
 
 class LineRecognizer:
@@ -89,6 +92,8 @@ class LineRecognizer:
         self.prune = float(tuned["prune"] if prune is None else prune)
         self.decoder, self.max_batch_pixels = decoder, max_batch_pixels
         self.char_checker: Any = None  # a yomitori.pipeline.charcheck.CharChecker, set by load_models
+        # the beam search's LM answers, kept across lines and pages (per LM and fusion setting)
+        self._fusion_cache: dict[tuple[Any, float, float], dict] = {}
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -103,8 +108,15 @@ class LineRecognizer:
 
     def _decode(self, logits: np.ndarray, frames: int) -> Decoded:
         if self.decoder == "beam":
+            cache = None
+            if self.lm is not None:
+                key = (id(self.lm), self.lm_weight, self.insertion_bonus)
+                cache = self._fusion_cache.get(key)
+                if cache is None or len(cache) > FUSION_CACHE_SIZE:
+                    self._fusion_cache = {key: {}}  # a new setting (or a full cache) starts afresh
+                    cache = self._fusion_cache[key]
             return beam_decode(logits, self.beam_width, length=frames, lm=self.lm, lm_weight=self.lm_weight,
-                               prune=self.prune, insertion_bonus=self.insertion_bonus)
+                               prune=self.prune, insertion_bonus=self.insertion_bonus, cache=cache)
         return greedy_decode(logits, length=frames)
 
     def recognize(self, crops: Sequence[np.ndarray], vertical: Sequence[bool]) -> list[LineResult]:
