@@ -45,6 +45,19 @@ def test_crop_line_snaps_to_the_ink_across_the_line():
     assert crop_line(page, loose, Direction.HORIZONTAL, snap=False)[1] == BBox(29, 84, 371, 157)
 
 
+def test_histogram_percentiles_are_numpys_to_the_last_bit():
+    from yomitori.recognition.prepare import percentiles_u8
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        h, w = rng.integers(1, 40, 2)
+        a = rng.integers(0, 256, (h, w)).astype(np.uint8)
+        if rng.random() < 0.5:  # mostly paper, as crops are
+            a[rng.random((h, w)) < 0.9] = 250
+        for qs in ((1, 99), (2, 98), (0, 50, 100)):
+            assert percentiles_u8(a, qs) == [float(v) for v in np.percentile(a, qs)]
+
+
 def test_batch_lines_pads_with_paper_and_counts_frames():
     a, b = np.ones((32, 40), np.float32), np.ones((32, 18), np.float32)
     x, frames = batch_lines([a, b])

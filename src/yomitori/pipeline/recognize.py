@@ -19,7 +19,7 @@ import numpy as np
 from yomitori.document import Char, Line, Region
 from yomitori.errors import UserError
 from yomitori.recognition.ctc import Decoded, beam_decode, greedy_decode
-from yomitori.recognition.prepare import STRIDE, batch_lines, prepare_line
+from yomitori.recognition.prepare import STRIDE, batch_lines, percentiles_u8, prepare_line
 from yomitori.types import BBox, Direction, PageImage
 
 
@@ -174,7 +174,7 @@ def snap_to_ink(pixels: np.ndarray, box: BBox, direction: Direction, min_keep: f
     g = pixels[y0:y1, x0:x1]
     if g.size == 0 or min(g.shape) < 2:
         return box
-    lo, hi = np.percentile(g, (1, 99))
+    lo, hi = percentiles_u8(g, (1, 99)) if g.dtype == np.uint8 else np.percentile(g, (1, 99))
     if hi - lo < 32:
         return box
     ink = g < (float(lo) + float(hi)) / 2
