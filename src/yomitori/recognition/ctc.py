@@ -66,7 +66,7 @@ def greedy_decode(logits: np.ndarray, length: int | None = None) -> Decoded:
 def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = None,
                 lm: Callable[[tuple[int, ...], int], float] | None = None, lm_weight: float = 0.3,
                 prune: float = 1e-4, insertion_bonus: float = 0.0,
-                cache: dict[tuple[tuple[int, ...], int], float] | None = None) -> Decoded:
+                cache: dict[int, float] | None = None) -> Decoded:
     """CTC prefix beam search (Hannun et al. 2014) with optional character LM shallow fusion.
 
     ``lm(prefix_ids, next_id) -> log P(next | prefix)``; its log-probability times ``lm_weight``
@@ -78,8 +78,8 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
     space), so merging paths is an addition rather than a log-sum-exp. An LM with
     ``context_size`` (an n-gram model: n - 1) sees only that many preceding characters, so it is
     asked once per (context, character) and prefixes share its answers. ``cache``: a dict the
-    caller keeps across lines decoded with the same ``lm``, ``lm_weight`` and ``insertion_bonus``
-    for those answers (a page's lines share most of their contexts); the result is the same with
+    caller keeps across lines decoded with the same ``lm``, ``lm_weight``, ``insertion_bonus`` and
+    number of classes, for those answers (lines share many contexts); the result is the same with
     or without it.
     """
     if not 0.0 < prune < 1.0:
@@ -91,6 +91,7 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
     # so that the dicts below hash small ints rather than ever longer tuples.
     parent, label = [-1], [-1]
     lm_ctx: list[tuple[int, ...]] = [()]  # each node's LM context: its last ctx_n classes (all if None)
+    lm_key: list[int] = [0]  # ... packed into one int (digits 1..n_cls - 1), times n_cls
     child: dict[int, int] = {}  # node * n_cls + class -> node
     # node -> [p ending in blank, p ending in non-blank], relative to exp(log_scale)
     beams: dict[int, list[float]] = {0: [1.0, 0.0]}
@@ -115,12 +116,11 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
         kept[t] = (cols_l[a:b], probs_l[a:b]) if a < b else ([argmax_l[t]], [math.exp(float(sub[i, argmax_l[t]]))])
     const = math.exp(insertion_bonus)
     # (context, class) -> exp(w log P(class | ctx) + β)
-    fused: dict[tuple[tuple[int, ...], int], float] = {} if cache is None else cache
+    # (packed context * n_cls + class) -> exp(w log P(class | ctx) + β); int keys: ~100 bytes an entry
+    fused: dict[int, float] = {} if cache is None else cache
 
-    def factor(ctx: tuple[int, ...], k: int) -> float:
-        got = fused.get((ctx, k))
-        if got is None:
-            got = fused[(ctx, k)] = math.exp(lm_weight * lm(tuple(c - 1 for c in ctx), k - 1) + insertion_bonus)
+    def factor(ctx: tuple[int, ...], key: int, k: int) -> float:
+        got = fused[key + k] = math.exp(lm_weight * lm(tuple(c - 1 for c in ctx), k - 1) + insertion_bonus)
         return got
 
     settled = False  # every prefix ends in blank (pnb == 0): a blank-only frame then only rescales
@@ -141,7 +141,7 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
             blank_p, char_k, char_p = None, ks, probs
         nxt: dict[int, list[float]] = {}
         nxt_emit: dict[int, tuple | None] = {}
-        frame_fs: dict[tuple[int, ...], list[float]] = {}  # LM context -> factors of this frame's classes
+        frame_fs: dict[int, list[float]] = {}  # LM context -> factors of this frame's classes
         for node, (pb, pnb) in beams.items():
             total = pb + pnb
             frames = emit[node]
@@ -158,10 +158,11 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
                 fs = [const] * len(char_k)
             else:
                 # prefixes of a beam mostly differ early on and share their last characters
-                ctx = lm_ctx[node]
-                fs = frame_fs.get(ctx)
+                key = lm_key[node]
+                fs = frame_fs.get(key)
                 if fs is None:
-                    fs = frame_fs[ctx] = [fused.get((ctx, k)) or factor(ctx, k) for k in char_k]
+                    ctx = lm_ctx[node]
+                    fs = frame_fs[key] = [fused.get(key + k) or factor(ctx, key, k) for k in char_k]
             last = label[node]
             base = node * n_cls
             for k, p, f in zip(char_k, char_p, fs, strict=True):
@@ -183,7 +184,12 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
                     label.append(k)
                     if lm is not None:
                         c = lm_ctx[node] + (k,)
-                        lm_ctx.append(c if ctx_n is None or len(c) <= ctx_n else c[len(c) - ctx_n:])
+                        c = c if ctx_n is None or len(c) <= ctx_n else c[len(c) - ctx_n:]
+                        lm_ctx.append(c)
+                        packed = 0
+                        for j in c:
+                            packed = packed * n_cls + j
+                        lm_key.append(packed * n_cls)
                 cur = nxt.get(ext)
                 if cur is None:
                     nxt[ext] = [0.0, v]
