@@ -115,13 +115,12 @@ def beam_decode(logits: np.ndarray, beam_width: int = 8, length: int | None = No
         a, b = bounds[i], bounds[i + 1]
         kept[t] = (cols_l[a:b], probs_l[a:b]) if a < b else ([argmax_l[t]], [math.exp(float(sub[i, argmax_l[t]]))])
     const = math.exp(insertion_bonus)
-    # (context, class) -> exp(w log P(class | ctx) + β)
-    # (packed context * n_cls + class) -> exp(w log P(class | ctx) + β); int keys: ~100 bytes an entry
+    # (packed context * n_cls + class) -> exp(w log P(class | ctx) + β); int keys: ~120 bytes an entry
     fused: dict[int, float] = {} if cache is None else cache
 
     def factor(ctx: tuple[int, ...], key: int, k: int) -> float:
-        got = fused[key + k] = math.exp(lm_weight * lm(tuple(c - 1 for c in ctx), k - 1) + insertion_bonus)
-        return got
+        f = fused[key + k] = math.exp(lm_weight * lm(tuple(c - 1 for c in ctx), k - 1) + insertion_bonus)
+        return f
 
     settled = False  # every prefix ends in blank (pnb == 0): a blank-only frame then only rescales
     for t in range(T):
