@@ -77,6 +77,27 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            (the random folder listed three times: ~19 % of the lines drawn; 27 min, 80 lines/s)
 #   stage 13 (NOT shipped: worse than stage 12 on all three selection sets): as stage 12 with TAKE=100000
 #            --lr 1e-4 --seed 13 --init-weights data/lines_stage12.safetensors (22 min)
+#   stage 14 (NOT shipped: on 600 selection lines per condition, seed 5000, beam + LM, it read 1.13 / 1.19 /
+#            1.64 / 1.23 % against stage 12's 1.13 / 1.10 / 1.53 / 1.28 (h-clean / h-deg / v-clean / v-deg),
+#            though its training monitor improved, 2.49 -> 2.35 % greedy; session 8). 75,000 new lines first,
+#            1 worker, ~13 min in all: vertical-heavy with brush and handwriting faces, a general mix, random text:
+#              yomitori data build lines --count 30000 --out data/lines_train_vstyles --seed 111 --split train \
+#                --height 32 --vertical-prob 0.8 --degrade 0.3 --style-weights printed:0.4,handwriting:0.3,brush:0.3 \
+#                --latin-font-prob 0.2 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 30000 --out data/lines_train_mixed4 --seed 112 --split train \
+#                --height 32 --vertical-prob 0.55 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 15000 --out data/lines_train_random2 --seed 113 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0.3 --style-weights printed:0.7,handwriting:0.2,brush:0.1 \
+#                --latin-font-prob 0.35 --text random --shard-size 2000 --workers 1
+#            then (yomitori train directly: this script would build stage 1's shards first):
+#              yomitori train --task lines --model crnn_resnet_small --epochs 1 --batch-size 32 --optimizer adamw \
+#                --lr 1e-4 --warmup-epochs 0.02 --grad-clip 5 \
+#                --set shards=data/lines_train_vstyles,data/lines_train_mixed4,data/lines_train_random2 \
+#                --set eval_size=300 --set take=75000 --out runs/lines_stage14 --logger tensorboard --progress lines \
+#                --log-every 50 --ckpt-every-steps 200 --threads 1 --resume auto --seed 14 \
+#                --init-weights src/yomitori/weights/lines_crnn.safetensors --save-weights data/lines_stage14.safetensors
+#            (67 min on one thread, 17-19 lines/s, beside other work)
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
