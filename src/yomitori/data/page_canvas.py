@@ -133,6 +133,15 @@ class PageCanvas:
         self.regions.append(PageRegion(cls, bbox, direction, list(lines), cells or []))
         return idx
 
+    def overlaps_line(self, box: Box) -> bool:
+        """Whether ``box`` overlaps the box of any line drawn so far."""
+        if not self.lines:
+            return False
+        b = np.asarray([ln.bbox for ln in self.lines], np.int64)
+        x0, y0, x1, y1 = box
+        return bool(((np.minimum(x1, b[:, 2]) > np.maximum(x0, b[:, 0]))
+                     & (np.minimum(y1, b[:, 3]) > np.maximum(y0, b[:, 1]))).any())
+
     def free(self, box: Box) -> bool:
         """Whether ``box`` lies on the page and overlaps no region drawn so far."""
         x0, y0, x1, y1 = box

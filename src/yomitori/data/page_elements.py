@@ -151,6 +151,8 @@ def add_ruby(canvas: PageCanvas, rng: np.random.Generator, lay: LineLayout, font
         bx = moved.bbox
         if bx[0] < 0 or bx[1] < 0 or bx[2] > canvas.width or bx[3] > canvas.height:
             continue
+        if canvas.overlaps_line(bx):  # a neighbour whose glyphs reach past its em box
+            continue
         taken.append(span)
         out.append(canvas.draw_layout(moved, ink, reading))
     return out
