@@ -65,6 +65,39 @@ def test_batch_lines_pads_with_paper_and_counts_frames():
     assert x[1, 0, :, 18:].sum() == 0
 
 
+def test_recognizer_batches_stay_within_the_pixel_budget_and_keep_line_order():
+    from yomitori.pipeline.recognize import LineRecognizer
+
+    class Recording:  # one frame per 4 columns; frame t says class 1 + (line's mean width % 5)
+        meta: dict = {}
+
+        def __init__(self) -> None:
+            self.batches: list[tuple[int, ...]] = []
+
+        def __call__(self, x, vertical=None):
+            self.batches.append(x.shape)
+            n, _, h, w = x.shape
+            out = np.full((n, w // 4, 6919), -9.0, np.float32)
+            for i in range(n):
+                width = int((x[i, 0].sum(axis=0) > 0).sum())  # unpadded columns
+                out[i, :, 0] = 5.0
+                out[i, 1, 1 + width // 4 % 5] = 9.0
+            return out
+
+    rng = np.random.default_rng(0)
+    crops = [np.full((32, int(w)), 255, np.uint8) for w in rng.integers(40, 900, 23)]
+    for c in crops:
+        c[8:24, :] = 0  # ink over the whole width
+    budget = 32 * 2048
+    small, big = Recording(), Recording()
+    a = LineRecognizer(small, max_batch_pixels=budget).recognize(crops, [False] * len(crops))
+    b = LineRecognizer(big, max_batch_pixels=10**9).recognize(crops, [False] * len(crops))
+    assert len(big.batches) == 1 and len(small.batches) > 3
+    assert all(n == 1 or n * h * (w - 3) <= budget for n, _, h, w in small.batches)  # w: padded to 4
+    assert [r.text for r in a] == [r.text for r in b]  # each line's own result, in input order
+    assert len({r.text for r in a}) > 1
+
+
 def test_direction_flag_changes_the_output():
     torch.manual_seed(0)
     m = create_model("crnn_tiny", num_classes=20, height=32).eval()

@@ -40,6 +40,12 @@ PAGE_FUSION = "fusion_pages"
 # bytes each: at most ~25 MB). A page adds 5,000-10,000 (the 32 real selection pages: 254,000), so
 # the cache starts afresh every few dozen pages; it made decoding those pages ~1.05-1.09× faster.
 FUSION_CACHE_SIZE = 200_000
+# Pixels of a padded batch of line inputs (4 lines of 1,024 columns at height 32). The network's
+# output is ~28 KB per frame (~7,000 classes, float32): at the old budget (16× this) one batch of
+# a real page's lines came to ~400 MB, which ONNX Runtime's arena and the output array had to
+# page-fault in, and which no cache held. At this budget the 40 bench pages read 1.42× faster on
+# one thread (55.3 → 38.9 s, peak RSS 2.5 → 0.7 GB; 65,536 px: 40.6 s) — session 9.
+LINE_BATCH_PIXELS = 32 * 4096
 
 
 class LineRecognizer:
@@ -54,7 +60,7 @@ class LineRecognizer:
     """
 
     def __init__(self, model: Any, charset: Any | None = None, decoder: str = "greedy", beam_width: int | None = None,
-                 max_batch_pixels: int = 32 * 4096 * 16, *, lm: Any = None, lm_weight: float | None = None,
+                 max_batch_pixels: int = LINE_BATCH_PIXELS, *, lm: Any = None, lm_weight: float | None = None,
                  insertion_bonus: float | None = None, prune: float | None = None,
                  fusion_for: str | None = None) -> None:
         from yomitori.charset import default_charset
