@@ -191,3 +191,41 @@ def test_academic_punctuation_and_latin_font_change_only_their_lines() -> None:
     got = [render_line(9, i, on) for i in range(12)]
     with_latin = [s for s in got if any("!" <= c <= "~" for c in s.params["display"])]
     assert with_latin and all(s.params.get("latin_font") for s in with_latin)
+
+
+def test_tex_snippets_keep_labels_and_draw_the_logos_as_tex_does() -> None:
+    import dataclasses
+
+    from yomitori.data.fonts import find_font
+    from yomitori.data.tex import CHARS, LOGOS, add_tex
+
+    require_font("IPAGothic")
+    # tex_prob 0 (the default) leaves the stream as it was
+    off = dataclasses.replace(CFG, tex_prob=0.0)
+    for i in range(3):
+        assert np.array_equal(render_line(5, i, CFG).image, render_line(5, i, off).image)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(60):
+        got = add_tex(rng, "日本語の文書です", "日本語の文書です", CHARS)
+        assert len(got.text) == len(got.display) == len(got.source)
+        assert "".join(c for c, s in zip(got.text, got.source, strict=True) if s >= 0) == "日本語の文書です"
+        assert "".join(c for c, s in zip(got.text, got.source, strict=True) if s < 0) == got.added
+        seen.add("logo" if got.added in LOGOS else "quote" if got.added in ("“”", "‘’") else "macro")
+    assert seen == {"logo", "macro", "quote"}
+    assert add_tex(np.random.default_rng(0), "日本語", "日本語", frozenset()).added == ""  # nothing drawable
+    # \TeX: the E is lowered by half an ex, and kerned into its neighbours
+    font = find_font("IPAGothic")
+    shape = LOGOS["TEX"][0]
+    plain = layout_line("TEX", font, 40)
+    logo = layout_line("TEX", font, 40, shape=shape)
+    assert logo.glyphs[1].y - plain.glyphs[1].y == round(0.215 * 40)  # the mask top, moved down
+    assert logo.glyphs[2].x < plain.glyphs[2].x and logo.text == "TEX"
+    with pytest.raises(ValueError):
+        layout_line("TEX", font, 40, vertical=True, shape=shape)
+    on = dataclasses.replace(CFG, tex_prob=1.0, fonts=("IPAGothic",))
+    lines = [render_line(9, i, on) for i in range(8)]
+    assert any(s.params.get("tex") for s in lines)
+    for s in lines:
+        assert len(s.char_boxes) == len(s.text) and (not s.params.get("tex") or s.params["tex"] in s.text
+                                                     or s.params["tex"] in ("“”", "‘’"))

@@ -45,6 +45,9 @@ class LineConfig:
     latin_font_prob: float = 0.0  # chance that a line draws its ASCII in a separate Latin font
     academic_prob: float = 0.0  # chance that a horizontal line punctuates with ，． (label ,.) for 、。
     ruby_prob: float = 0.0  # chance of ruby (small kana) over a kanji run, horizontal lines
+    # From a third random stream: chance that a horizontal line gets a TeX logo, macro code or
+    # curly quotes (yomitori.data.tex), its Latin in a Latin face
+    tex_prob: float = 0.0
     paper: tuple[int, int] = (205, 255)
     ink: tuple[int, int] = (0, 90)
     degrade_strength: float = 0.0  # 0 = clean; see yomitori.data.degrade
@@ -153,6 +156,28 @@ def academic_punctuation(text: str, display: str, font: FontSpec) -> tuple[str, 
     return new_text, new_display
 
 
+def _with_tex(seed: int, index: int, cfg: LineConfig, text: str, display: str, jitter: list[float],
+              font: FontSpec, latin: FontSpec | None) -> tuple[str, str, list[float], FontSpec | None, Any, str]:
+    """TeX-flavoured Latin (:func:`yomitori.data.tex.add_tex`) from the line's third random stream,
+    which leaves the first two as they were; added characters sit on the baseline (no jitter)."""
+    from yomitori.data.tex import CHARS, add_tex
+
+    rng = np.random.default_rng([int(seed), int(index), SALT, 2])
+    if rng.random() >= cfg.tex_prob:
+        return text, display, jitter, latin, None, ""
+    if latin is None:  # TeX sets its Latin in a Latin face
+        latin = choose_latin_font(rng, cfg.split)
+        needed = {d for d in display if is_latin(d)}
+        if latin is not None and renderable_chars(latin, needed) != needed:
+            latin = None
+    own = renderable_chars(font, CHARS)
+    drawable = own if latin is None else {c for c in CHARS if c in own and not is_latin(c)} | renderable_chars(
+        latin, {c for c in CHARS if is_latin(c)})
+    got = add_tex(rng, text, display, drawable)
+    jitter = [jitter[i] if i >= 0 else 0.0 for i in got.source]
+    return got.text, got.display, jitter, latin, got.shape, got.added
+
+
 def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSample:
     """Render line ``index`` of the stream ``seed``: a pure function of its arguments."""
     rng = np.random.default_rng([int(seed), int(index), SALT])
@@ -177,8 +202,11 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
             latin = None  # a face without some of the line's ASCII: the main font draws it all
     if not vertical and extra.random() < cfg.academic_prob and font.style == "printed":
         text, display = academic_punctuation(text, display, font)
+    shape, tex = None, ""
+    if not vertical and cfg.tex_prob > 0:
+        text, display, jitter, latin, shape, tex = _with_tex(seed, index, cfg, text, display, jitter, font, latin)
     lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
-                      jitter_px=jitter, display=display, latin_font=latin)
+                      jitter_px=jitter, display=display, latin_font=latin, shape=shape)
     ruby = None
     if not vertical and cfg.ruby_prob > 0 and rng.random() < cfg.ruby_prob:
         from yomitori.data.ruby import add_ruby
@@ -227,6 +255,8 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     }
     if latin is not None:
         params["latin_font"] = latin.name
+    if tex:
+        params["tex"] = tex
     if cfg.degrade_strength > 0:
         from yomitori.data.degrade import degrade_line
 

@@ -175,20 +175,24 @@ def _paste_max(canvas: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
 
 
 def _layout_horizontal(text: str, display: str, font: FontSpec, size: int, spacing: float,
-                       jitter: Sequence[float], latin: FontSpec | None = None) -> LineLayout:
+                       jitter: Sequence[float], latin: FontSpec | None = None,
+                       shape: Sequence[tuple[float, float, float]] = ()) -> LineLayout:
     out = LineLayout(text, False, size)
     pen = 0.0
     base = round(EM_TOP * size)
     for i, (ch, d) in enumerate(zip(text, display, strict=True)):
         f = _face(font, latin, d)
-        adv = _advance(f, size, d) or size * 0.3
+        kern, lower, scale = shape[i] if shape else (0.0, 0.0, 1.0)
+        pen += kern * size
+        gsize = max(round(size * scale), 1)
+        adv = _advance(f, gsize, d) or gsize * 0.3
         dy = round(jitter[i]) if jitter else 0
         cell = (round(pen), dy, max(round(pen + adv), round(pen) + 1), size + dy)
         if d.isspace():
             out.glyphs.append(Glyph(ch, d, None, cell[0], cell[1], cell, "space"))
         else:
-            m, ox, oy = _glyph(f, size, d, False)
-            x, y = round(pen) + ox, base + oy + dy
+            m, ox, oy = _glyph(f, gsize, d, False)
+            x, y = round(pen) + ox, base + oy + dy + round(lower * size)
             out.glyphs.append(Glyph(ch, d, m, x, y, _union(cell, _ink_box(m, x, y))))
         pen += adv + spacing * size
     return out
@@ -292,21 +296,28 @@ def _layout_vertical(text: str, display: str, font: FontSpec, size: int, spacing
 
 def layout_line(text: str, font: FontSpec, size_px: int, *, vertical: bool = False,
                 spacing_em: float = 0.0, jitter_px: Sequence[float] | None = None,
-                display: str | None = None, latin_font: FontSpec | None = None) -> LineLayout:
+                display: str | None = None, latin_font: FontSpec | None = None,
+                shape: Sequence[tuple[float, float, float]] | None = None) -> LineLayout:
     """Place ``text`` (labels) drawn as ``display`` (same length; default ``text``).
 
     ``jitter_px`` moves each character across the line (baseline jitter for horizontal text,
     a sideways wobble for vertical text); ``spacing_em`` adds letter spacing. ``latin_font``
     draws the printable ASCII of ``display`` (horizontal text, and the turned Latin runs of
     vertical text) in a separate Latin font, as mixed Japanese/Latin typesetting does.
+    ``shape`` (horizontal text): per character, a kern before it and a baseline shift down
+    (both in em) and a scale, as the TeX logos need (:mod:`yomitori.data.tex`).
     """
     display = text if display is None else display
     if len(display) != len(text):
         raise ValueError("display must have one character per label character")
     if jitter_px is not None and len(jitter_px) != len(text):
         raise ValueError("jitter_px needs one value per character")
-    fn = _layout_vertical if vertical else _layout_horizontal
-    return fn(text, display, font, int(size_px), float(spacing_em), jitter_px or (), latin_font)
+    if shape is not None and (vertical or len(shape) != len(text)):
+        raise ValueError("shape needs horizontal text and one (kern, lower, scale) per character")
+    if vertical:
+        return _layout_vertical(text, display, font, int(size_px), float(spacing_em), jitter_px or (), latin_font)
+    return _layout_horizontal(text, display, font, int(size_px), float(spacing_em), jitter_px or (), latin_font,
+                              shape or ())
 
 
 def ink_canvas(layout: LineLayout, width: int, height: int) -> np.ndarray:
