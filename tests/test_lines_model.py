@@ -196,3 +196,28 @@ def test_line_evaluation_warns_when_the_corpus_is_missing(tmp_path, monkeypatch,
     assert res["text"].startswith("random characters")
     assert "yomitori data corpus" in capsys.readouterr().err
     assert res["horizontal/clean"]["yomitori"]["cer"] == 1.0
+
+
+def test_line_evaluation_can_add_tex_to_its_horizontal_lines(monkeypatch):
+    from types import SimpleNamespace
+
+    from yomitori.recognition.evaluate import evaluate_lines
+
+    class Echo:  # reads nothing, but keeps what it was shown
+        def __init__(self):
+            self.widths = []
+
+        def recognize(self, images, vertical):
+            self.widths += [im.shape[1] for im, v in zip(images, vertical, strict=True) if not v]
+            return [SimpleNamespace(text="") for _ in images]
+
+    plain, tex = Echo(), Echo()
+    try:
+        a = evaluate_lines(plain, per_condition=6, tesseract=False)
+        b = evaluate_lines(tex, per_condition=6, tesseract=False, tex_prob=1.0, latin_font_prob=1.0)
+    except Exception as exc:  # noqa: BLE001 - no evaluation fonts on this machine
+        pytest.skip(f"cannot render lines here: {exc}")
+    # every reference character is an error (CER 1), so the references grew by the snippets
+    assert b["horizontal/clean"]["yomitori"]["chars"] > a["horizontal/clean"]["yomitori"]["chars"]
+    assert b["vertical/clean"]["yomitori"]["chars"] == a["vertical/clean"]["yomitori"]["chars"]
+    assert sum(tex.widths) > sum(plain.widths)

@@ -32,6 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lines: seed of the rendered lines (default 777, the held-out evaluation; "
                         "tune on another)")
     p.add_argument("--json-out", help="lines: also write the results as JSON here")
+    p.add_argument("--latin-font-prob", type=float, default=0.0,
+                   help="lines: chance that a line's ASCII is drawn in a Latin face (held out: Latin Modern)")
+    p.add_argument("--tex-prob", type=float, default=0.0,
+                   help="lines: chance that a horizontal line carries a TeX logo, macro code or curly quotes")
     from yomitori.cli.read import add_decoder_arguments
 
     add_decoder_arguments(p)
@@ -80,9 +84,11 @@ def _run_lines(args: argparse.Namespace, model, meta) -> int:
 
     rec = make_recognizer(loaded, **decoder_options(args))
     results = evaluate_lines(rec, per_condition=args.per_condition, seed=args.seed,
-                             tesseract=not args.no_tesseract, height=rec.height)
+                             tesseract=not args.no_tesseract, height=rec.height,
+                             latin_font_prob=args.latin_font_prob, tex_prob=args.tex_prob)
+    lines = {k: v for k, v in (("latin_font_prob", args.latin_font_prob), ("tex_prob", args.tex_prob)) if v}
     results = {"decoder": {**rec.settings, **({"lm_path": str(rec.lm_path)} if rec.lm_path else {})}, "seed": args.seed,
-               **results}
+               **({"lines": lines} if lines else {}), **results}
     print(json.dumps({"decoder": results["decoder"], "seed": args.seed}, ensure_ascii=False))
     print(format_table(results))
     if args.json_out:

@@ -82,8 +82,13 @@ def tesseract_read(image: np.ndarray, vertical: bool, tmp: Path) -> str:
 
 
 def evaluate_lines(recognizer: Any, per_condition: int = 100, seed: int = 777, height: int = 32,
-                   tesseract: bool = True, degrade_strength: float = 0.6) -> dict[str, Any]:
-    """Render ``per_condition`` held-out lines per condition and score yomitori and Tesseract."""
+                   tesseract: bool = True, degrade_strength: float = 0.6, latin_font_prob: float = 0.0,
+                   tex_prob: float = 0.0) -> dict[str, Any]:
+    """Render ``per_condition`` held-out lines per condition and score yomitori and Tesseract.
+
+    ``latin_font_prob`` and ``tex_prob``: the line engine's options of the same names (default
+    0, the lines every published figure was measured on; they change only the lines they touch).
+    """
     from yomitori.data.corpus import corpus_dir
     from yomitori.data.lines import LineConfig, render_line
 
@@ -97,7 +102,8 @@ def evaluate_lines(recognizer: Any, per_condition: int = 100, seed: int = 777, h
     with tempfile.TemporaryDirectory() as td:
         for c, (direction, quality) in enumerate(CONDITIONS):
             cfg = LineConfig(height_px=height * 2, split="eval", vertical_prob=1.0 if direction == "vertical" else 0.0,
-                             degrade_strength=degrade_strength if quality == "degraded" else 0.0)
+                             degrade_strength=degrade_strength if quality == "degraded" else 0.0,
+                             latin_font_prob=latin_font_prob, tex_prob=tex_prob)
             samples = [render_line(seed + c, i, cfg) for i in range(per_condition)]
             ours, peer = Score(), Score()
             t0 = time.perf_counter()
