@@ -229,3 +229,23 @@ def test_tex_snippets_keep_labels_and_draw_the_logos_as_tex_does() -> None:
     for s in lines:
         assert len(s.char_boxes) == len(s.text) and (not s.params.get("tex") or s.params["tex"] in s.text
                                                      or s.params["tex"] in ("“”", "‘’"))
+
+
+def test_small_caps_keep_the_lower_case_label_and_draw_capitals_smaller() -> None:
+    import dataclasses
+
+    from yomitori.data.tex import SMALL_CAPS_CHARS, SMALL_CAPS_WORDS, TexSnippet, add_small_caps
+
+    line = TexSnippet("和文です", "和文です", None, [0, 1, 2, 3], "")
+    got = add_small_caps(np.random.default_rng(1), line, SMALL_CAPS_CHARS)
+    word = got.added
+    assert word in SMALL_CAPS_WORDS and word in got.text and word.upper() in got.display
+    at = got.text.index(word)
+    for k, c in enumerate(word):
+        assert (got.shape[at + k][2] < 0.9) == c.islower()
+    assert "".join(c for c, s in zip(got.text, got.source, strict=True) if s >= 0) == "和文です"
+    require_font("IPAGothic")
+    on = dataclasses.replace(CFG, smallcaps_prob=1.0, fonts=("IPAGothic",))
+    lines = [render_line(9, i, on) for i in range(4)]
+    assert all(s.params.get("tex") in s.text for s in lines if s.params.get("tex"))
+    assert any(s.params.get("tex") for s in lines)

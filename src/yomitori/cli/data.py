@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="lines: chance that a horizontal line punctuates with ，． instead of 、。")
     b.add_argument("--tex-prob", type=float, default=0.0,
                    help="lines: chance that a horizontal line gets a TeX logo, TeX macro code or curly quotes")
+    b.add_argument("--smallcaps-prob", type=float, default=0.0,
+                   help="lines: chance that a horizontal line gets a name set in small capitals")
     b.add_argument("--text", choices=["auto", "corpus", "random"], default="auto",
                    help="lines: corpus windows (auto: the corpus when built) or random text over the whole "
                         "charset (every Jōyō kanji equally often, 15 %% other JIS kanji)")
@@ -199,7 +201,8 @@ def _build(args: argparse.Namespace) -> int:
         cfg, render = LineConfig(height_px=args.height, split=args.split,
                                  vertical_prob=args.vertical_prob,
                                  degrade_strength=args.degrade, latin_font_prob=args.latin_font_prob,
-                                 academic_prob=args.academic_prob, tex_prob=args.tex_prob, text=args.text,
+                                 academic_prob=args.academic_prob, tex_prob=args.tex_prob,
+                                 smallcaps_prob=args.smallcaps_prob, text=args.text,
                                  **extra), render_line
     else:
         from yomitori.data.chars import CharConfig, render_char

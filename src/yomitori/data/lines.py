@@ -48,6 +48,7 @@ class LineConfig:
     # From a third random stream: chance that a horizontal line gets a TeX logo, macro code or
     # curly quotes (yomitori.data.tex), its Latin in a Latin face
     tex_prob: float = 0.0
+    smallcaps_prob: float = 0.0  # a fourth stream: chance of a name in small capitals (TeX's \textsc)
     paper: tuple[int, int] = (205, 255)
     ink: tuple[int, int] = (0, 90)
     degrade_strength: float = 0.0  # 0 = clean; see yomitori.data.degrade
@@ -158,22 +159,31 @@ def academic_punctuation(text: str, display: str, font: FontSpec) -> tuple[str, 
 
 def _with_tex(seed: int, index: int, cfg: LineConfig, text: str, display: str, jitter: list[float],
               font: FontSpec, latin: FontSpec | None) -> tuple[str, str, list[float], FontSpec | None, Any, str]:
-    """TeX-flavoured Latin (:func:`yomitori.data.tex.add_tex`) from the line's third random stream,
-    which leaves the first two as they were; added characters sit on the baseline (no jitter)."""
-    from yomitori.data.tex import CHARS, add_tex
+    """TeX-flavoured Latin (:mod:`yomitori.data.tex`): a logo, macro code or curly quotes from the
+    line's third random stream, a name in small capitals from a fourth; the first two streams stay
+    as they were. Added characters sit on the baseline (no jitter)."""
+    from yomitori.data.tex import CHARS, SMALL_CAPS_CHARS, TexSnippet, add_small_caps, add_tex
 
     rng = np.random.default_rng([int(seed), int(index), SALT, 2])
-    if rng.random() >= cfg.tex_prob:
+    caps = np.random.default_rng([int(seed), int(index), SALT, 3])
+    use_tex = cfg.tex_prob > 0 and rng.random() < cfg.tex_prob
+    use_caps = cfg.smallcaps_prob > 0 and caps.random() < cfg.smallcaps_prob
+    if not (use_tex or use_caps):
         return text, display, jitter, latin, None, ""
     if latin is None:  # TeX sets its Latin in a Latin face
-        latin = choose_latin_font(rng, cfg.split)
+        latin = choose_latin_font(rng if use_tex else caps, cfg.split)
         needed = {d for d in display if is_latin(d)}
         if latin is not None and renderable_chars(latin, needed) != needed:
             latin = None
-    own = renderable_chars(font, CHARS)
-    drawable = own if latin is None else {c for c in CHARS if c in own and not is_latin(c)} | renderable_chars(
-        latin, {c for c in CHARS if is_latin(c)})
-    got = add_tex(rng, text, display, drawable)
+    wanted = CHARS | SMALL_CAPS_CHARS
+    own = renderable_chars(font, wanted)
+    drawable = own if latin is None else {c for c in wanted if c in own and not is_latin(c)} | renderable_chars(
+        latin, {c for c in wanted if is_latin(c)})
+    got = TexSnippet(text, display, None, list(range(len(text))), "")
+    if use_tex:
+        got = add_tex(rng, text, display, drawable)
+    if use_caps:
+        got = add_small_caps(caps, got, drawable)
     jitter = [jitter[i] if i >= 0 else 0.0 for i in got.source]
     return got.text, got.display, jitter, latin, got.shape, got.added
 
@@ -203,7 +213,7 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     if not vertical and extra.random() < cfg.academic_prob and font.style == "printed":
         text, display = academic_punctuation(text, display, font)
     shape, tex = None, ""
-    if not vertical and cfg.tex_prob > 0:
+    if not vertical and (cfg.tex_prob > 0 or cfg.smallcaps_prob > 0):
         text, display, jitter, latin, shape, tex = _with_tex(seed, index, cfg, text, display, jitter, font, latin)
     lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
                       jitter_px=jitter, display=display, latin_font=latin, shape=shape)

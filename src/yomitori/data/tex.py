@@ -118,3 +118,27 @@ def add_tex(rng: np.random.Generator, text: str, display: str, drawable: set[str
     return TexSnippet(text[:at] + snippet + text[at:], display[:at] + snippet + display[at:],
                       shape if kind == "logo" else None,
                       [*range(at), *[-1] * len(snippet), *range(at, len(text))], snippet)
+
+
+# Names TeX documents set in small capitals (\textsc): lower-case letters drawn as capitals at
+# about 0.78 of the size; a PDF's text layer keeps their lower-case letters ("PostScript" read
+# "POSTSCRPT" on real pages: session 9).
+SMALL_CAPS_WORDS = ("PostScript", "docstrip", "dvips", "dvipdfmx", "Ghostscript", "Unicode", "makeindex",
+                    "mendex", "upmendex", "OpenType", "TrueType", "kpathsea", "ptexenc", "Acrobat",
+                    "jsclasses", "otf", "pxjahyper", "luatexja", "Adobe", "Morisawa", "Windows", "Linux")
+SMALL_CAPS_SCALE = 0.78
+SMALL_CAPS_CHARS = frozenset("".join(SMALL_CAPS_WORDS).upper())  # what it draws
+
+
+def add_small_caps(rng: np.random.Generator, line: TexSnippet, drawable: set[str] | frozenset[str]) -> TexSnippet:
+    """Put a name set in small capitals into the line (label: the name as spelled)."""
+    word = str(rng.choice(SMALL_CAPS_WORDS))
+    scale = SMALL_CAPS_SCALE * float(rng.uniform(0.95, 1.05))
+    if not set(word.upper()) <= drawable:
+        return line
+    at = int(rng.choice(_boundaries(line.text)))
+    piece = [(0.0, 0.0, scale if c.islower() else 1.0) for c in word]
+    shape = line.shape or [PLAIN] * len(line.text)
+    return TexSnippet(line.text[:at] + word + line.text[at:], line.display[:at] + word.upper() + line.display[at:],
+                      shape[:at] + piece + shape[at:], line.source[:at] + [-1] * len(word) + line.source[at:],
+                      line.added + word)
