@@ -98,6 +98,28 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #                --log-every 50 --ckpt-every-steps 200 --threads 1 --resume auto --seed 14 \
 #                --init-weights src/yomitori/weights/lines_crnn.safetensors --save-weights data/lines_stage14.safetensors
 #            (67 min on one thread, 17-19 lines/s, beside other work)
+#   stage 15 (session 9; TeX-made real pages: logos, braces, curly quotes, small capitals). 112,000 new
+#            lines first (~10 min with one worker each; the small-capitals folder with --workers 2):
+#              yomitori data build lines --count 50000 --out data/lines_train_mixed5 --seed 115 --split train \
+#                --height 32 --vertical-prob 0.55 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 30000 --out data/lines_train_tex --seed 117 --split train \
+#                --height 32 --vertical-prob 0.15 --degrade 0.5 --style-weights printed:0.9,handwriting:0.1 \
+#                --latin-font-prob 0.5 --academic-prob 0.3 --tex-prob 0.7 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 12000 --out data/lines_train_smallcaps --seed 119 --split train \
+#                --height 32 --vertical-prob 0 --degrade 0.5 --style-weights printed:0.9,handwriting:0.1 \
+#                --latin-font-prob 0.5 --academic-prob 0.3 --tex-prob 0.3 --smallcaps-prob 0.8 --shard-size 2000 --workers 2
+#              yomitori data build lines --count 20000 --out data/lines_train_random3 --seed 118 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0.3 --style-weights printed:0.7,handwriting:0.2,brush:0.1 \
+#                --latin-font-prob 0.35 --text random --shard-size 2000 --workers 1
+#            then:
+#              yomitori train --task lines --model crnn_resnet_small --epochs 1 --batch-size 32 --optimizer adamw \
+#                --lr 1e-4 --warmup-epochs 0.02 --grad-clip 5 \
+#                --set shards=data/lines_train_mixed5,data/lines_train_tex,data/lines_train_smallcaps,data/lines_train_random3 \
+#                --set eval_size=300 --set take=112000 --out runs/lines_stage15 --logger tensorboard --progress lines \
+#                --log-every 50 --ckpt-every-steps 200 --threads 2 --resume auto --seed 15 \
+#                --init-weights src/yomitori/weights/lines_crnn.safetensors --save-weights data/lines_stage15.safetensors
+#            (36 min on 2 threads, 51 lines/s; monitor 2.49 -> 2.47 % greedy)
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
