@@ -214,6 +214,13 @@ def test_tex_snippets_keep_labels_and_draw_the_logos_as_tex_does() -> None:
         seen.add("logo" if got.added in LOGOS else "quote" if got.added in ("“”", "‘’") else "macro")
     assert seen == {"logo", "macro", "quote"}
     assert add_tex(np.random.default_rng(0), "日本語", "日本語", frozenset()).added == ""  # nothing drawable
+    # BibTeX's small capitals: the label keeps "i", "b"; they are drawn as capitals at 0.78
+    for seed in range(500):
+        got = add_tex(np.random.default_rng(seed), "和文", "和文", CHARS)
+        if got.added == "BibTEX":
+            break
+    at = got.text.index("BibTEX")
+    assert got.display[at:at + 6] == "BIBTEX" and got.shape[at + 1][2] < 0.9 and got.shape[at][2] == 1.0
     # \TeX: the E is lowered by half an ex, and kerned into its neighbours
     font = find_font("IPAGothic")
     shape = LOGOS["TEX"][0]

@@ -27,16 +27,42 @@ PLAIN: Shape = (0.0, 0.0, 1.0)
 _TEX: list[Shape] = [PLAIN, (-0.1667, 0.215, 1.0), (-0.125, 0.0, 1.0)]
 _LA: list[Shape] = [PLAIN, (-0.36, -0.205, 0.7)]
 _E2: list[Shape] = [(0.15, 0.0, 1.0), (0.0, 0.15, 1.0)]
+_LATEX: list[Shape] = _LA + [(-0.15, 0.0, 1.0)] + _TEX[1:]
+# \BibTeX: B\kern-.05em{\sc i\kern-.025em b}\kern-.08em T\kern-.1667em\lower.7ex\hbox{E}\kern-.125em X,
+# the i and b in small capitals. Text layers disagree on it: "BibTEX" where the small capitals
+# are lower-case slots of a small-caps font, "BIBTEX" where they are scaled capitals (both seen
+# on real pages), so both labels are drawn the same way.
+_BIB: list[Shape] = [PLAIN, (-0.05, 0.0, 0.78), (-0.025, 0.0, 0.78), (-0.08, 0.0, 1.0), (-0.1667, 0.30, 1.0),
+                     (-0.125, 0.0, 1.0)]
+
+
+def _after(prefix: str, logo: list[Shape]) -> list[Shape]:
+    return [PLAIN] * len(prefix) + logo
+
+
 LOGOS: dict[str, tuple[list[Shape], float]] = {  # label -> (shape per character, weight)
     "TEX": (_TEX, 2.0),
-    "LATEX": (_LA + [(-0.15, 0.0, 1.0)] + _TEX[1:], 3.0),
-    "pTEX": ([PLAIN, PLAIN] + _TEX[1:], 1.0),
-    "upTEX": ([PLAIN, PLAIN, PLAIN] + _TEX[1:], 1.0),
-    "pLATEX": ([PLAIN] + _LA + [(-0.15, 0.0, 1.0)] + _TEX[1:], 2.0),
-    "upLATEX": ([PLAIN, PLAIN] + _LA + [(-0.15, 0.0, 1.0)] + _TEX[1:], 1.0),
-    "LATEX2ε": (_LA + [(-0.15, 0.0, 1.0)] + _TEX[1:] + _E2, 1.0),
-    "pLATEX2ε": ([PLAIN] + _LA + [(-0.15, 0.0, 1.0)] + _TEX[1:] + _E2, 1.0),
-    "e-pTEX": ([PLAIN, PLAIN, PLAIN, PLAIN] + _TEX[1:], 0.5),
+    "LATEX": (_LATEX, 3.0),
+    "pTEX": (_after("p", _TEX), 1.0),
+    "upTEX": (_after("up", _TEX), 1.0),
+    "pLATEX": (_after("p", _LATEX), 2.0),
+    "upLATEX": (_after("up", _LATEX), 1.0),
+    "LATEX2ε": (_LATEX + _E2, 1.0),
+    "pLATEX2ε": (_after("p", _LATEX) + _E2, 1.0),
+    "e-pTEX": (_after("e-p", _TEX), 0.5),
+    # session 9, stage 16: the BibTeX family and the other engines' names
+    "BibTEX": (_BIB, 1.0),
+    "BIBTEX": (_BIB, 1.0),
+    "pBibTEX": (_after("p", _BIB), 0.5),
+    "pBIBTEX": (_after("p", _BIB), 0.5),
+    "upBIBTEX": (_after("up", _BIB), 0.3),
+    "JBibTEX": (_after("J", _BIB), 0.3),
+    "upLATEX2ε": (_after("up", _LATEX) + _E2, 0.3),
+    "e-upTEX": (_after("e-up", _TEX), 0.3),
+    "LuaTEX": (_after("Lua", _TEX), 0.5),
+    "LuaLATEX": (_after("Lua", _LATEX), 0.5),
+    "pdfTEX": (_after("pdf", _TEX), 0.3),
+    "pdfLATEX": (_after("pdf", _LATEX), 0.3),
 }
 _MACROS = ("newcommand", "renewcommand", "def", "gdef", "let", "begin", "end", "usepackage",
            "documentclass", "section", "label", "ref", "textbf", "emph", "item", "input",
@@ -70,7 +96,7 @@ def _boundaries(text: str) -> list[int]:
                                                 and text[i].isascii() and text[i].isalnum())]
 
 
-CHARS = frozenset("".join(LOGOS) + "".join(_MACROS) + "".join(_WORDS) + "\\{}[]*@%“”‘’")  # all it may add
+CHARS = frozenset("".join(LOGOS).upper() + "".join(LOGOS) + "".join(_MACROS) + "".join(_WORDS) + "\\{}[]*@%“”‘’")  # all it may add
 
 
 @dataclass
@@ -111,11 +137,13 @@ def add_tex(rng: np.random.Generator, text: str, display: str, drawable: set[str
     else:
         snippet = _macro(rng)
         piece = [PLAIN] * len(snippet)
-    if not set(snippet) <= drawable:
+    # scaled letters are small capitals: drawn as capitals (the BibTeX logo's i and b)
+    drawn = "".join(c.upper() if sc < 1.0 else c for c, (_, _, sc) in zip(snippet, piece, strict=True))
+    if not set(drawn) <= drawable:
         return unchanged
     at = int(rng.choice(_boundaries(text)))
     shape = [PLAIN] * at + piece + [PLAIN] * (len(text) - at)
-    return TexSnippet(text[:at] + snippet + text[at:], display[:at] + snippet + display[at:],
+    return TexSnippet(text[:at] + snippet + text[at:], display[:at] + drawn + display[at:],
                       shape if kind == "logo" else None,
                       [*range(at), *[-1] * len(snippet), *range(at, len(text))], snippet)
 
