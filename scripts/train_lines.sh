@@ -119,7 +119,32 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #                --set eval_size=300 --set take=112000 --out runs/lines_stage15 --logger tensorboard --progress lines \
 #                --log-every 50 --ckpt-every-steps 200 --threads 2 --resume auto --seed 15 \
 #                --init-weights src/yomitori/weights/lines_crnn.safetensors --save-weights data/lines_stage15.safetensors
-#            (36 min on 2 threads, 51 lines/s; monitor 2.49 -> 2.47 % greedy)
+#            (36 min on 2 threads, 51 lines/s; monitor 2.49 -> 2.47 % greedy). The TeX and small-capitals
+#            shards come from the line engine as of commit 23f0454 (stage 16 added logos, which changes
+#            which logo a seed draws).
+#   stage 16 (shipped, session 9; the BibTeX family and more engine names added to the logos, commit
+#            4bdc064). 85,000 new lines first (~10 min, one worker each):
+#              yomitori data build lines --count 30000 --out data/lines_train_tex2 --seed 120 --split train \
+#                --height 32 --vertical-prob 0.15 --degrade 0.5 --style-weights printed:0.9,handwriting:0.1 \
+#                --latin-font-prob 0.5 --academic-prob 0.3 --tex-prob 0.7 --smallcaps-prob 0.2 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 40000 --out data/lines_train_mixed6 --seed 121 --split train \
+#                --height 32 --vertical-prob 0.55 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --shard-size 2000 --workers 1
+#              yomitori data build lines --count 15000 --out data/lines_train_random4 --seed 123 --split train \
+#                --height 32 --vertical-prob 0.5 --degrade 0.3 --style-weights printed:0.7,handwriting:0.2,brush:0.1 \
+#                --latin-font-prob 0.35 --text random --shard-size 2000 --workers 1
+#            then:
+#              yomitori train --task lines --model crnn_resnet_small --epochs 1 --batch-size 32 --optimizer adamw \
+#                --lr 1e-4 --warmup-epochs 0.02 --grad-clip 5 \
+#                --set shards=data/lines_train_tex2,data/lines_train_mixed6,data/lines_train_random4 \
+#                --set eval_size=300 --set take=85000 --out runs/lines_stage16 --logger tensorboard --progress lines \
+#                --log-every 50 --ckpt-every-steps 200 --threads 2 --resume auto --seed 16 \
+#                --init-weights data/lines_stage15.safetensors --save-weights data/lines_stage16.safetensors
+#            (25 min on 2 threads, 56 lines/s; monitor 2.62 % greedy). Chosen over stage 15 on the selection
+#            pages (real 3.42 / 3.57 -> 3.03 / 3.21 %) with the selection lines within noise (seed 5000,
+#            600 per condition: 1.04 / 1.05 / 1.65 / 1.31 -> 1.04 / 1.09 / 1.73 / 1.34 %; stage 12
+#            1.02 / 1.08 / 1.53 / 1.25: the vertical-clean drift is the held-out brush face, 65 -> 68 -> 74
+#            of its 631 characters wrong).
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
