@@ -353,3 +353,20 @@ def test_split_ruby_moves_half_size_lines_beside_a_base_line_to_furigana():
     assert [(r.cls, r.lines) for r in out] == [("text", [0, 1, 2]), ("furigana", [3]), ("text", [4]),
                                               ("table", [])]
     assert out[1].bbox == (482.0, 300.0, 500.0, 360.0) and out[1].direction == "vertical"
+
+
+def test_text_regions_inside_a_table_box_join_the_table():
+    from yomitori.layout.postprocess import RegionBox, absorb_into_tables
+
+    # a two-column table whose long right-hand cells the network classed as text: the table region
+    # holds the left column and reaches a little into the right; a paragraph below is apart
+    table = RegionBox("table", (600, 1200, 1140, 1620), 0.9, [0, 1, 2])
+    right_a = RegionBox("text", (910, 1300, 2090, 1460), 0.9, [3, 4])
+    right_b = RegionBox("text", (920, 1500, 2090, 1670), 0.9, [5, 6])  # reached once the table grew
+    below = RegionBox("text", (640, 1860, 2110, 2150), 0.9, [7, 8])
+    caption = RegionBox("caption", (900, 1150, 1500, 1190), 0.9, [9])
+    out = absorb_into_tables([table, right_a, caption, right_b, below])
+    assert [r.cls for r in out] == ["table", "caption", "text"]
+    assert sorted(out[0].lines) == [0, 1, 2, 3, 4, 5, 6] and out[0].bbox == (600, 1200, 2090, 1670)
+    assert out[2] is below
+    assert absorb_into_tables([right_a, below]) == [right_a, below]  # no table: nothing moves

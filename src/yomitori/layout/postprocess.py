@@ -445,6 +445,38 @@ def split_regions(regions: list[RegionBox], lines: list[LineBox], gap: float = 1
 
 
 
+def absorb_into_tables(regions: list[RegionBox], min_overlap: float = 0.1) -> list[RegionBox]:
+    """Move text regions that lie largely inside a table's box into the table.
+
+    On real pages the network can class a table's long, wrapped cells as text and leave the table
+    region to the short cells beside them (seen on the selection pages: a two-column table whose
+    right column came out as two paragraphs read after the table). A text region at least
+    ``min_overlap`` of whose box lies inside a table's box is merged into it, so that the table's
+    cells are read row by row; the table's box grows to hold it (repeated until nothing moves).
+    """
+    tables = [r for r in regions if r.cls == "table"]
+    if not tables:
+        return regions
+    absorbed: set[int] = set()
+    moved = True
+    while moved:
+        moved = False
+        for t in tables:
+            tx0, ty0, tx1, ty1 = t.bbox
+            for k, r in enumerate(regions):
+                if r.cls != "text" or k in absorbed:
+                    continue
+                x0, y0, x1, y1 = r.bbox
+                inter = max(0.0, min(x1, tx1) - max(x0, tx0)) * max(0.0, min(y1, ty1) - max(y0, ty0))
+                if inter >= min_overlap * max((x1 - x0) * (y1 - y0), 1e-6):
+                    t.lines = t.lines + r.lines
+                    t.bbox = (min(tx0, x0), min(ty0, y0), max(tx1, x1), max(ty1, y1))
+                    tx0, ty0, tx1, ty1 = t.bbox
+                    absorbed.add(k)
+                    moved = True
+    return [r for k, r in enumerate(regions) if k not in absorbed]
+
+
 def check_furigana(regions: list[RegionBox], lines: list[LineBox], max_ratio: float = 0.7,
                    min_lines: int = 3) -> list[RegionBox]:
     """Relabel as text the "furigana" regions whose lines are as thick as the page's body text.

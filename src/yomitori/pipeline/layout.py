@@ -26,6 +26,7 @@ from yomitori.layout.maps import LAYOUT_CLASSES, NUM_CLASSES
 from yomitori.layout.postprocess import (
     LineBox,
     RegionBox,
+    absorb_into_tables,
     check_furigana,
     maps_lines,
     maps_to_layout,
@@ -234,7 +235,7 @@ def layout_from_maps(gray: np.ndarray, maps: np.ndarray, factors: tuple[float, f
     fx, fy = factors
     regions, lines = maps_to_layout(maps, kernel_threshold, lines)
     scale_layout(regions, lines, 1.0 / fx, 1.0 / fy)
-    regions = split_ruby(check_furigana(split_regions(regions, lines), lines), lines)
+    regions = split_ruby(check_furigana(absorb_into_tables(split_regions(regions, lines)), lines), lines)
     h, w = gray.shape
     for ln in lines:
         ln.polygon = np.clip(ln.polygon, 0, [w, h])
