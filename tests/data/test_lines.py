@@ -256,3 +256,39 @@ def test_small_caps_keep_the_lower_case_label_and_draw_capitals_smaller() -> Non
     lines = [render_line(9, i, on) for i in range(4)]
     assert all(s.params.get("tex") in s.text for s in lines if s.params.get("tex"))
     assert any(s.params.get("tex") for s in lines)
+
+
+def test_hand_drawn_lines_redraw_kana_and_kanji_only_and_keep_labels_and_boxes() -> None:
+    import dataclasses
+
+    from yomitori.data.kanjivg import available_chars
+
+    if not {"日", "の"} <= available_chars():
+        pytest.skip("kanjivg package not installed")
+    require_font("IPAGothic")
+    # probability 0 (the default) leaves every line exactly as it was
+    off = dataclasses.replace(CFG, hand_prob=0.0)
+    for i in range(3):
+        assert np.array_equal(render_line(5, i, CFG).image, render_line(5, i, off).image)
+    font = require_font("IPAGothic")
+    for vertical in (False, True):
+        text = "日本語の文字、ABC12。"
+        plain = layout_line(text, font, 40, vertical=vertical)
+        hand = layout_line(text, font, 40, vertical=vertical)
+        from yomitori.data.lines import hand_drawn
+
+        got = hand_drawn(hand, np.random.default_rng([1, 2]))
+        assert got is not None and got["chars"] >= 1
+        assert [g.label for g in hand.glyphs] == list(text)
+        changed = {g.label for g, p in zip(hand.glyphs, plain.glyphs, strict=True)
+                   if not (p.mask is None and g.mask is None) and not np.array_equal(g.mask, p.mask)}
+        assert changed and changed <= set("日本語の文字"), changed  # never Latin, digits, 、。
+        for g in hand.glyphs:
+            if g.label in changed:  # a redrawn character's ink lies inside its box
+                ys, xs = np.nonzero(g.mask)
+                assert g.box[0] <= g.x + xs.min() and g.x + xs.max() < g.box[2], g.label
+                assert g.box[1] <= g.y + ys.min() and g.y + ys.max() < g.box[3], g.label
+    on = dataclasses.replace(CFG, hand_prob=1.0, fonts=("IPAGothic",))
+    a, b = render_line(7, 1, on), render_line(7, 1, on)
+    assert a.text == render_line(7, 1, dataclasses.replace(on, hand_prob=0.0)).text  # labels untouched
+    assert np.array_equal(a.image, b.image) and a.params["hand"] == b.params["hand"]

@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="lines: chance that a horizontal line gets a TeX logo, TeX macro code or curly quotes")
     b.add_argument("--smallcaps-prob", type=float, default=0.0,
                    help="lines: chance that a horizontal line gets a name set in small capitals")
+    b.add_argument("--hand-prob", type=float, default=0.0,
+                   help="lines: chance that a line's kana and kanji are drawn from KanjiVG strokes "
+                        "(pen or brush) instead of the font")
     b.add_argument("--text", choices=["auto", "corpus", "random"], default="auto",
                    help="lines: corpus windows (auto: the corpus when built) or random text over the whole "
                         "charset (every Jōyō kanji equally often, 15 %% other JIS kanji)")
@@ -202,7 +205,8 @@ def _build(args: argparse.Namespace) -> int:
                                  vertical_prob=args.vertical_prob,
                                  degrade_strength=args.degrade, latin_font_prob=args.latin_font_prob,
                                  academic_prob=args.academic_prob, tex_prob=args.tex_prob,
-                                 smallcaps_prob=args.smallcaps_prob, text=args.text,
+                                 smallcaps_prob=args.smallcaps_prob, hand_prob=args.hand_prob,
+                                 text=args.text,
                                  **extra), render_line
     else:
         from yomitori.data.chars import CharConfig, render_char

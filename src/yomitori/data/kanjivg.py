@@ -4,8 +4,10 @@ Each character is a list of strokes in writing order; each stroke a polyline of 
 KanjiVG's 109 × 109 box, flattened from the SVG path's Bézier curves.
 :func:`draw_strokes` renders them like neat handwriting: an affine jitter per sample, an offset
 per stroke, pen-width variation and a wobble that shrinks as the stroke count grows (a character
-with 20 strokes cannot take the wobble of one with 3). This is a *proxy* for handwriting, not
-real handwriting: there are no real Japanese handwriting samples here.
+with 20 strokes cannot take the wobble of one with 3). With ``brush`` > 0 each stroke's width
+changes along it as a brush's does: pressed at the start, then held (tome) or swept thin (harai).
+This is a *proxy* for handwriting, not real handwriting: there are no real Japanese handwriting
+samples here.
 """
 
 from __future__ import annotations
@@ -122,10 +124,13 @@ def strokes(ch: str) -> tuple[np.ndarray, ...]:
 
 
 def draw_strokes(ch: str, rng: np.random.Generator, size_px: int = 64,
-                 pen_px: tuple[float, float] = (2.0, 5.0), jitter: float = 1.0) -> tuple[np.ndarray, dict]:
+                 pen_px: tuple[float, float] = (2.0, 5.0), jitter: float = 1.0,
+                 brush: float = 0.0) -> tuple[np.ndarray, dict]:
     """Draw ``ch`` from its KanjiVG strokes: uint8 coverage (255 = ink) and the parameters used.
 
-    ``jitter`` scales every random deformation (0 gives KanjiVG's clean strokes).
+    ``jitter`` scales every random deformation (0 gives KanjiVG's clean strokes). ``brush``
+    (0 to 1): how much a stroke's width follows a brush's pressure (0: a pen's even line; the
+    draws of ``rng`` are then those of earlier versions).
     """
     sts = strokes(ch)
     n = max(len(sts), 1)
@@ -150,6 +155,9 @@ def draw_strokes(ch: str, rng: np.random.Generator, size_px: int = 64,
         wob = wobble * np.sin(2 * np.pi * t * rng.uniform(0.5, 1.5) + phase)
         pts = (st - centre) @ aff.T + centre + shift + off + wob
         pts = pts * scale
+        if brush > 0:
+            _brush_stroke(draw, pts, pen * rng.uniform(0.8, 1.25), rng, brush)
+            continue
         width = max(1, round(pen * rng.uniform(0.8, 1.25)))
         xy = [tuple(p) for p in pts]
         draw.line(xy, fill=255, width=width, joint="curve")
@@ -159,4 +167,31 @@ def draw_strokes(ch: str, rng: np.random.Generator, size_px: int = 64,
     params = {"strokes": n, "scale": round(float(s), 4), "rotation": round(float(rot), 4),
               "shear": round(float(shear), 4), "pen_px": round(pen, 3),
               "wobble": round(float(wobble), 4)}
+    if brush > 0:
+        params["brush"] = round(float(brush), 3)
     return np.asarray(img), params
+
+
+def _brush_stroke(draw: ImageDraw.ImageDraw, pts: np.ndarray, pen: float, rng: np.random.Generator,
+                  brush: float) -> None:
+    """Stamp discs along ``pts`` whose diameter follows a brush: a press at the entry, then an
+    ending held thick (tome) or swept to a point (harai)."""
+    seg = np.diff(pts, axis=0)
+    lengths = np.hypot(seg[:, 0], seg[:, 1])
+    total = float(lengths.sum())
+    if total <= 0:
+        return
+    press = rng.uniform(0.2, 0.9) * brush
+    sweep = rng.uniform(0.0, 0.85) * brush if rng.random() < 0.5 else 0.0
+    swell = rng.uniform(-0.25, 0.25) * brush
+    step = max(0.5, pen / 4)
+    n = max(int(total / step), 2)
+    s = np.concatenate([[0.0], np.cumsum(lengths)])
+    t = np.linspace(0.0, total, n)
+    x, y = np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])
+    u = t / total
+    width = pen * (1.0 + press * np.exp(-u / 0.12) + swell * np.sin(np.pi * u) - sweep * u ** 2)
+    width = np.maximum(width, 0.35 * pen)
+    for xi, yi, wi in zip(x, y, width, strict=True):
+        r = max(float(wi) / 2, 0.5)
+        draw.ellipse([xi - r, yi - r, xi + r, yi + r], fill=255)

@@ -20,7 +20,7 @@ from yomitori.charset import default_charset, display_variants
 from yomitori.data.fonts import FontSpec, list_fonts, renderable_chars
 from yomitori.data.loading import RenderedDataset, RenderedStream
 from yomitori.data.text import text_source
-from yomitori.data.typeset import ink_canvas, is_latin, layout_line
+from yomitori.data.typeset import LineLayout, _ink_box, ink_canvas, is_latin, layout_line
 
 SALT = 0x11E5  # separates line streams from character streams with the same seed
 
@@ -49,6 +49,9 @@ class LineConfig:
     # curly quotes (yomitori.data.tex), its Latin in a Latin face
     tex_prob: float = 0.0
     smallcaps_prob: float = 0.0  # a fourth stream: chance of a name in small capitals (TeX's \textsc)
+    # A fifth stream: chance that a line's kana and kanji are drawn from KanjiVG strokes by one
+    # "writer" (pen or brush, uneven sizes) instead of the font: shapes no font has
+    hand_prob: float = 0.0
     paper: tuple[int, int] = (205, 255)
     ink: tuple[int, int] = (0, 90)
     degrade_strength: float = 0.0  # 0 = clean; see yomitori.data.degrade
@@ -188,6 +191,44 @@ def _with_tex(seed: int, index: int, cfg: LineConfig, text: str, display: str, j
     return got.text, got.display, jitter, latin, got.shape, got.added
 
 
+def _is_kana_or_kanji(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u30fa" or "\u4e00" <= ch <= "\u9fff" or ch in "々〆ヶ"
+
+
+def hand_drawn(lay: LineLayout, rng: np.random.Generator) -> dict[str, Any] | None:
+    """Redraw most upright kana and kanji of ``lay`` (in place) from their KanjiVG strokes, as
+    one writer would: one pen width and one brush pressure for the line, a size and an offset
+    per character. Latin, digits, punctuation and rotated or shifted forms keep the font's
+    drawing. Returns what was drawn, or None when KanjiVG is not installed."""
+    from yomitori.data import kanjivg
+
+    have = kanjivg.available_chars()
+    if not have:
+        return None
+    size = lay.size_px
+    brush = float(rng.uniform(0.3, 1.0)) if rng.random() < 0.6 else 0.0
+    pen = float(rng.uniform(2.0, 5.0))
+    share = float(rng.uniform(0.6, 1.0))
+    jitter = float(rng.uniform(0.6, 1.4))
+    done = 0
+    for g in lay.glyphs:
+        if g.cell is None or g.drawn != g.label or g.drawn not in have or not _is_kana_or_kanji(g.drawn):
+            continue
+        if rng.random() >= share:
+            continue
+        k = max(round(size * rng.uniform(0.8, 1.08)), 4)
+        cov, _ = kanjivg.draw_strokes(g.drawn, rng, k, pen_px=(0.9 * pen, 1.1 * pen), jitter=jitter, brush=brush)
+        off = rng.normal(0.0, 0.03 * size, 2)
+        x = g.cell[0] + (size - k) // 2 + round(off[0])
+        y = g.cell[1] + (size - k) // 2 + round(off[1])
+        g.mask, g.x, g.y = np.ascontiguousarray(cov), x, y
+        ink = _ink_box(g.mask, x, y)
+        g.box = g.cell if ink is None else (min(g.cell[0], ink[0]), min(g.cell[1], ink[1]),
+                                             max(g.cell[2], ink[2]), max(g.cell[3], ink[3]))
+        done += 1
+    return {"chars": done, "brush": round(brush, 3), "pen": round(pen, 3), "jitter": round(jitter, 3)}
+
+
 def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSample:
     """Render line ``index`` of the stream ``seed``: a pure function of its arguments."""
     rng = np.random.default_rng([int(seed), int(index), SALT])
@@ -217,6 +258,11 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
         text, display, jitter, latin, shape, tex = _with_tex(seed, index, cfg, text, display, jitter, font, latin)
     lay = layout_line(text, font, size, vertical=vertical, spacing_em=spacing,
                       jitter_px=jitter, display=display, latin_font=latin, shape=shape)
+    hand = None
+    if cfg.hand_prob > 0:
+        writer = np.random.default_rng([int(seed), int(index), SALT, 4])
+        if writer.random() < cfg.hand_prob:
+            hand = hand_drawn(lay, writer)
     ruby = None
     if not vertical and cfg.ruby_prob > 0 and rng.random() < cfg.ruby_prob:
         from yomitori.data.ruby import add_ruby
@@ -267,6 +313,8 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
         params["latin_font"] = latin.name
     if tex:
         params["tex"] = tex
+    if hand:
+        params["hand"] = hand
     if cfg.degrade_strength > 0:
         from yomitori.data.degrade import degrade_line
 

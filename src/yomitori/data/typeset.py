@@ -57,6 +57,7 @@ class Glyph:
     y: int
     box: Box
     mode: str = "plain"
+    cell: Box | None = None  # the em box of an upright full-size character (what may be redrawn)
 
 
 @dataclass
@@ -80,9 +81,10 @@ class LineLayout:
     def shifted(self, dx: int, dy: int) -> LineLayout:
         out = LineLayout(self.text, self.vertical, self.size_px)
         for g in self.glyphs:
-            b = g.box
+            b, c = g.box, g.cell
             out.glyphs.append(Glyph(g.label, g.drawn, g.mask, g.x + dx, g.y + dy,
-                                    (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy), g.mode))
+                                    (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy), g.mode,
+                                    None if c is None else (c[0] + dx, c[1] + dy, c[2] + dx, c[3] + dy)))
         return out
 
 
@@ -193,7 +195,8 @@ def _layout_horizontal(text: str, display: str, font: FontSpec, size: int, spaci
         else:
             m, ox, oy = _glyph(f, gsize, d, False)
             x, y = round(pen) + ox, base + oy + dy + round(lower * size)
-            out.glyphs.append(Glyph(ch, d, m, x, y, _union(cell, _ink_box(m, x, y))))
+            em = (round(pen), dy, round(pen) + size, size + dy) if gsize == size and f is font else None
+            out.glyphs.append(Glyph(ch, d, m, x, y, _union(cell, _ink_box(m, x, y)), cell=em))
         pen += adv + spacing * size
     return out
 
@@ -289,7 +292,8 @@ def _layout_vertical(text: str, display: str, font: FontSpec, size: int, spacing
             tile = _em_tile(font, size, d, max(adv, size), 0, size)
             m = np.ascontiguousarray(np.rot90(tile, k=-1))
             x, y, drawn = dx, top, d
-        out.glyphs.append(Glyph(ch, drawn, m, x, y, _union(cell, _ink_box(m, x, y)), mode))
+        out.glyphs.append(Glyph(ch, drawn, m, x, y, _union(cell, _ink_box(m, x, y)), mode,
+                                cell if mode == "upright" else None))
         pen += size + spacing * size
     return out
 
