@@ -122,7 +122,7 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            (36 min on 2 threads, 51 lines/s; monitor 2.49 -> 2.47 % greedy). The TeX and small-capitals
 #            shards come from the line engine as of commit 23f0454 (stage 16 added logos, which changes
 #            which logo a seed draws).
-#   stage 16 (shipped, session 9; the BibTeX family and more engine names added to the logos, commit
+#   stage 16 (session 9; the BibTeX family and more engine names added to the logos, commit
 #            4bdc064). 85,000 new lines first (~10 min, one worker each):
 #              yomitori data build lines --count 30000 --out data/lines_train_tex2 --seed 120 --split train \
 #                --height 32 --vertical-prob 0.15 --degrade 0.5 --style-weights printed:0.9,handwriting:0.1 \
@@ -145,6 +145,36 @@ $Y train --task lines --model crnn_resnet_small --epochs "${EPOCHS:-4}" --batch-
 #            600 per condition: 1.04 / 1.05 / 1.65 / 1.31 -> 1.04 / 1.09 / 1.73 / 1.34 %; stage 12
 #            1.02 / 1.08 / 1.53 / 1.25: the vertical-clean drift is the held-out brush face, 65 -> 68 -> 74
 #            of its 631 characters wrong).
+#   stage 17 (session 10; hand-drawn lines, commit 2f35f20: a line's kana and kanji redrawn from
+#            KanjiVG strokes with a pen or a brush). 40,000 new lines first (~3 min, two workers):
+#              yomitori data build lines --count 40000 --out data/lines_train_hand --seed 130 --split train \
+#                --height 32 --vertical-prob 0.6 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --hand-prob 0.5 --shard-size 2000 --workers 2
+#            then:
+#              yomitori train --task lines --model crnn_resnet_small --epochs 1 --batch-size 32 --optimizer adamw \
+#                --lr 1e-4 --warmup-epochs 0.02 --grad-clip 5 \
+#                --set shards=data/lines_train_hand,data/lines_train_tex2,data/lines_train_random4 \
+#                --set eval_size=300 --set take=72000 --out runs/lines_stage17 --logger tensorboard --progress lines \
+#                --log-every 50 --ckpt-every-steps 200 --threads 2 --resume auto --seed 17 \
+#                --init-weights data/lines_stage16.safetensors --save-weights data/lines_stage17.safetensors
+#            (22 min on 2 threads, 54 lines/s; monitor 2.62 -> 2.42 % greedy; stage 16's weights were the
+#            shipped src/yomitori/weights/lines_crnn.safetensors of commit 197dff6)
+#   stage 18 (shipped, session 10). 40,000 more hand-drawn lines (~4 min, two workers):
+#              yomitori data build lines --count 40000 --out data/lines_train_hand2 --seed 131 --split train \
+#                --height 32 --vertical-prob 0.6 --degrade 0.3 --style-weights printed:0.6,handwriting:0.2,brush:0.2 \
+#                --latin-font-prob 0.35 --academic-prob 0.2 --hand-prob 0.7 --shard-size 2000 --workers 2
+#            then:
+#              yomitori train --task lines --model crnn_resnet_small --epochs 1 --batch-size 32 --optimizer adamw \
+#                --lr 1e-4 --warmup-epochs 0.02 --grad-clip 5 \
+#                --set shards=data/lines_train_hand2,data/lines_train_tex2,data/lines_train_random4 \
+#                --set eval_size=300 --set take=72000 --out runs/lines_stage18 --logger tensorboard --progress lines \
+#                --log-every 50 --ckpt-every-steps 200 --threads 2 --resume auto --seed 18 \
+#                --init-weights data/lines_stage17.safetensors --save-weights data/lines_stage18.safetensors
+#            (22 min, 56 lines/s; monitor 2.37 % greedy). Selection lines (seed 5000, 600 per condition):
+#            stage 16 1.00 / 1.00 / 1.69 / 1.31 %, stage 17 0.82 / 0.91 / 1.49 / 1.19, stage 18 0.93 / 0.87 /
+#            1.42 / 1.28 (a tie: 346 and 353 edits); selection pages real 2.67 / 2.70 -> 2.56 / 2.64 -> 2.58 /
+#            2.63 %, synthetic 278 -> 288 -> 275 edits. Took 18. Held-out (600 per condition, beam 32 + LM):
+#            0.96 / 1.13 / 0.89 / 1.37 % (stage 16: 0.97 / 1.16 / 1.10 / 1.28).
 # Stages 8 and 9 took 51 and 40 minutes on 2 threads (86-89 lines/s); monitor CER 3.6 % (stage 6)
 # -> 2.6 % -> 2.4 %.
 # Stages 5 and 6 took 66 and 31 minutes on one thread (45-53 lines/s); the training monitor's CER
