@@ -20,7 +20,7 @@ from yomitori.charset import default_charset, display_variants
 from yomitori.data.fonts import FontSpec, list_fonts, renderable_chars
 from yomitori.data.loading import RenderedDataset, RenderedStream
 from yomitori.data.text import text_source
-from yomitori.data.typeset import LineLayout, _ink_box, ink_canvas, is_latin, layout_line
+from yomitori.data.typeset import LineLayout, _ink_box, _union, ink_canvas, is_latin, layout_line
 
 SALT = 0x11E5  # separates line streams from character streams with the same seed
 
@@ -222,9 +222,7 @@ def hand_drawn(lay: LineLayout, rng: np.random.Generator) -> dict[str, Any] | No
         x = g.cell[0] + (size - k) // 2 + round(off[0])
         y = g.cell[1] + (size - k) // 2 + round(off[1])
         g.mask, g.x, g.y = np.ascontiguousarray(cov), x, y
-        ink = _ink_box(g.mask, x, y)
-        g.box = g.cell if ink is None else (min(g.cell[0], ink[0]), min(g.cell[1], ink[1]),
-                                             max(g.cell[2], ink[2]), max(g.cell[3], ink[3]))
+        g.box = _union(g.cell, _ink_box(g.mask, x, y))
         done += 1
     return {"chars": done, "brush": round(brush, 3), "pen": round(pen, 3), "jitter": round(jitter, 3)}
 
