@@ -147,6 +147,16 @@ def choose_latin_font(rng: np.random.Generator, split: str) -> FontSpec | None:
 ACADEMIC = {"。": (".", "．"), "、": (",", "，")}  # label, drawn
 
 
+def _latin_face(rng: np.random.Generator, split: str, display: str) -> FontSpec | None:
+    """A Latin face of the split that draws all of ``display``'s ASCII, else None (a face without
+    some of it: the main font draws it all)."""
+    latin = choose_latin_font(rng, split)
+    needed = {d for d in display if is_latin(d)}
+    if latin is not None and renderable_chars(latin, needed) != needed:
+        return None
+    return latin
+
+
 def academic_punctuation(text: str, display: str, font: FontSpec) -> tuple[str, str]:
     """Technical and academic Japanese punctuates with ，． where prose has 、。 (full-width forms;
     their label is the normalised ``,`` ``.``). Unchanged if the font lacks them. Printed fonts
@@ -174,10 +184,7 @@ def _with_tex(seed: int, index: int, cfg: LineConfig, text: str, display: str, j
     if not (use_tex or use_caps):
         return text, display, jitter, latin, None, ""
     if latin is None:  # TeX sets its Latin in a Latin face
-        latin = choose_latin_font(rng if use_tex else caps, cfg.split)
-        needed = {d for d in display if is_latin(d)}
-        if latin is not None and renderable_chars(latin, needed) != needed:
-            latin = None
+        latin = _latin_face(rng if use_tex else caps, cfg.split, display)
     wanted = CHARS | SMALL_CAPS_CHARS
     own = renderable_chars(font, wanted)
     drawable = own if latin is None else {c for c in wanted if c in own and not is_latin(c)} | renderable_chars(
@@ -245,10 +252,7 @@ def render_line(seed: int, index: int, cfg: LineConfig = LineConfig()) -> LineSa
     extra = np.random.default_rng([int(seed), int(index), SALT, 1])  # leaves ``rng``'s stream as it was
     latin = None
     if extra.random() < cfg.latin_font_prob and any(is_latin(d) for d in display):
-        latin = choose_latin_font(extra, cfg.split)
-        needed = {d for d in display if is_latin(d)}
-        if latin is not None and renderable_chars(latin, needed) != needed:
-            latin = None  # a face without some of the line's ASCII: the main font draws it all
+        latin = _latin_face(extra, cfg.split, display)
     if not vertical and extra.random() < cfg.academic_prob and font.style == "printed":
         text, display = academic_punctuation(text, display, font)
     shape, tex = None, ""

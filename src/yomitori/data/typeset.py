@@ -80,11 +80,12 @@ class LineLayout:
 
     def shifted(self, dx: int, dy: int) -> LineLayout:
         out = LineLayout(self.text, self.vertical, self.size_px)
+        def move(b: Box) -> Box:
+            return b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy
+
         for g in self.glyphs:
-            b, c = g.box, g.cell
-            out.glyphs.append(Glyph(g.label, g.drawn, g.mask, g.x + dx, g.y + dy,
-                                    (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy), g.mode,
-                                    None if c is None else (c[0] + dx, c[1] + dy, c[2] + dx, c[3] + dy)))
+            out.glyphs.append(Glyph(g.label, g.drawn, g.mask, g.x + dx, g.y + dy, move(g.box), g.mode,
+                                    None if g.cell is None else move(g.cell)))
         return out
 
 

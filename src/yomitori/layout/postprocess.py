@@ -20,6 +20,7 @@ from yomitori.layout.maps import (
     LAYOUT_CLASSES,
     NUM_CLASSES,
 )
+from yomitori.types import BBox
 
 TEXT_CLASSES = frozenset(LAYOUT_CLASSES[1:]) - {"figure"}
 
@@ -462,16 +463,14 @@ def absorb_into_tables(regions: list[RegionBox], min_overlap: float = 0.1) -> li
     while moved:
         moved = False
         for t in tables:
-            tx0, ty0, tx1, ty1 = t.bbox
             for k, r in enumerate(regions):
                 if r.cls != "text" or k in absorbed:
                     continue
-                x0, y0, x1, y1 = r.bbox
-                inter = max(0.0, min(x1, tx1) - max(x0, tx0)) * max(0.0, min(y1, ty1) - max(y0, ty0))
-                if inter >= min_overlap * max((x1 - x0) * (y1 - y0), 1e-6):
+                box, table = BBox(*r.bbox), BBox(*t.bbox)
+                if box.intersection(table) >= min_overlap * max(box.area, 1e-6):
                     t.lines = t.lines + r.lines
-                    t.bbox = (min(tx0, x0), min(ty0, y0), max(tx1, x1), max(ty1, y1))
-                    tx0, ty0, tx1, ty1 = t.bbox
+                    u = table.union(box)
+                    t.bbox = (u.x0, u.y0, u.x1, u.y1)
                     absorbed.add(k)
                     moved = True
     return [r for k, r in enumerate(regions) if k not in absorbed]
